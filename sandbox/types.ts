@@ -1,0 +1,183 @@
+/**
+ * The contract between the host (token endpoint, CLI runner, admin dry-run) and the procedure
+ * sandbox. Everything that crosses into the isolate is plain JSON data; host services are
+ * synchronous functions the isolate calls through `ivm.Callback` with JSON strings in and out.
+ */
+import type { FlowId } from '../server/store/types.ts';
+import type { OAuthErrorCode } from '../server/oauth/errors.ts';
+
+export type { FlowId };
+
+export interface SandboxLimits {
+  /** CPU time of one call (isolated-vm `timeout`). */
+  cpuTimeMs: number;
+  /** Wall-clock deadline of one call, enforced by the host; the isolate is disposed when it passes. */
+  wallTimeMs: number;
+  /** Isolate heap limit (isolated-vm `memoryLimit`, MiB). */
+  memoryMb: number;
+  /** Largest JSON result a procedure may return, in bytes. */
+  maxResultBytes: number;
+  /** How many tokens one call may issue. */
+  maxIssueCalls: number;
+  /** Log lines one call may write; further lines are dropped (one notice is logged). */
+  maxLogLinesPerCall: number;
+  /** Longest log line kept, in characters. */
+  maxLogLineLength: number;
+  /** An isolate is rebuilt after this many calls. */
+  maxCallsPerIsolate: number;
+  /** Idle isolates are disposed after this long. */
+  idleEvictMs: number;
+  /** Warm isolates kept per procedure (concurrent calls beyond this wait). */
+  maxIsolatesPerProcedure: number;
+}
+
+/** What a procedure sees as `context.client`. */
+export interface ProcedureClientView {
+  id: string;
+  name: string;
+  properties: Record<string, string>;
+  audiences: string[];
+  /** Space-separated. */
+  scope: string;
+}
+
+/** What a procedure sees as `context.request`. Header names are lower-case; credentials are removed. */
+export interface ProcedureRequestView {
+  method: string;
+  path: string;
+  clientIpAddress: string;
+  formParameters: Record<string, string[]>;
+  headers: Record<string, string>;
+}
+
+/** Curity's ScriptDelegation, reduced to plain data. */
+export interface DelegationView {
+  id: string;
+  clientId: string;
+  scope: string;
+  claims: Record<string, unknown>;
+}
+
+export interface PresentedTokenInput {
+  /** The raw token value as presented. */
+  value: string;
+  /** The declared token type URI. */
+  type: string;
+  /** Validated claims, or null when the server could not validate the token (unvalidated tokens accepted by the client). */
+  claims: Record<string, unknown> | null;
+  delegation: DelegationView | null;
+}
+
+/** The result of `getInitializedContext(...)` (or the pre-initialized client_credentials context). */
+export interface InitializedContextData {
+  /** Handle the host uses to find the audiences and scopes it validated; the isolate cannot change them. */
+  contextId: number;
+  audiences: string[];
+  scopes: string[];
+  /** Pre-filled claims for `getDefaultAccessTokenData()`. */
+  defaultAccessTokenData: Record<string, unknown>;
+  defaultDelegationData: DelegationView;
+}
+
+export interface ProcedureInput {
+  flow: FlowId;
+  client: ProcedureClientView;
+  request: ProcedureRequestView;
+  /** Token exchange only. */
+  subjectToken: PresentedTokenInput | null;
+  actorToken: PresentedTokenInput | null;
+  requestedScopes: string[];
+  requestedAudiences: string[];
+  requestedTokenType: string | null;
+  /** client_credentials: the context is already initialized. Token exchange: null until getInitializedContext. */
+  initialized: InitializedContextData | null;
+}
+
+export interface HostFailure {
+  error: OAuthErrorCode;
+  description: string;
+}
+
+/** `accessTokenIssuer` / `getDefaultAccessTokenJwtIssuer()` → access_token; `jwtIssuer` → jwt; `idTokenIssuer` → id_token. */
+export type IssuerKind = 'access_token' | 'jwt' | 'id_token';
+
+export interface InitializeRequest {
+  audiences: string[];
+  scopes: string[];
+  subjectAttributes: Record<string, unknown>;
+  contextAttributes: Record<string, unknown>;
+}
+
+export interface IssueRequest {
+  kind: IssuerKind;
+  contextId: number;
+  data: Record<string, unknown>;
+  delegation: Record<string, unknown> | null;
+}
+
+/**
+ * Host services for one call. Synchronous: the isolate waits for them. They return a failure value
+ * instead of throwing; the prelude turns it into the matching OAuth error inside the script.
+ */
+export interface ProcedureHost {
+  initialize(request: InitializeRequest): InitializedContextData | HostFailure;
+  issue(request: IssueRequest): { token: string } | HostFailure;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ProcedureLogSink {
+  (level: LogLevel, message: string): void;
+}
+
+export interface SourceLocation {
+  line: number;
+  column: number;
+}
+
+export interface CompileDiagnostic extends SourceLocation {
+  message: string;
+}
+
+export type CompileResult = { ok: true } | { ok: false; diagnostics: CompileDiagnostic[] };
+
+export type FailureReason =
+  | 'compile_error'
+  | 'runtime_error'
+  | 'timeout'
+  | 'memory_limit'
+  | 'result_too_large'
+  | 'invalid_result'
+  | 'no_result'
+  | 'issue_limit';
+
+export type ProcedureOutcome =
+  /** The procedure returned an object: the response body, still to be checked by the caller. */
+  | { kind: 'response'; body: Record<string, unknown> }
+  /** exceptionFactory errors, and host failures the script did not catch. */
+  | { kind: 'oauth_error'; error: OAuthErrorCode; description: string; status: number }
+  /** Anything else: the client sees a generic server_error; `message` and `location` are for logs and the CLI. */
+  | { kind: 'failure'; reason: FailureReason; message: string; location: SourceLocation | null };
+
+export interface ProcedureRef {
+  id: string;
+  source: string;
+  sha256: string;
+  /** Shown in diagnostics, e.g. the file path in the CLI. */
+  filename?: string;
+}
+
+export interface RunOptions {
+  requestId: string;
+  log: ProcedureLogSink;
+}
+
+export interface ProcedureEngine {
+  /** Compiles in a throwaway isolate; nothing runs. */
+  compile(source: string, filename?: string): Promise<CompileResult>;
+  run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, options: RunOptions): Promise<ProcedureOutcome>;
+  /** Drops the warm isolates of a procedure (e.g. after it was deleted). */
+  evict(procedureId: string): void;
+  stats(): { isolates: number; procedures: number };
+  close(): Promise<void>;
+}

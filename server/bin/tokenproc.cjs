@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+'use strict';
+// Launcher for `tokenproc`. It must run on whatever `node` started it (the system Node 20 included),
+// so it is plain CommonJS. isolated-vm needs Node 24 and --no-node-snapshot: unless both already
+// hold, the CLI is re-run on the Node 24 binary pinned through the registry's `node` package.
+const path = require('node:path');
+const fs = require('node:fs');
+const { spawn } = require('node:child_process');
+const { pathToFileURL } = require('node:url');
+
+const root = path.resolve(__dirname, '..', '..');
+const entry = path.join(root, 'server', 'cli', 'main.ts');
+const major = Number(process.versions.node.split('.')[0]);
+const hasFlag = process.execArgv.includes('--no-node-snapshot');
+
+if (major >= 24 && hasFlag) {
+  import(pathToFileURL(entry).href).catch((err) => {
+    process.stderr.write(`tokenproc: ${err && err.message ? err.message : err}\n`);
+    process.exit(2);
+  });
+} else {
+  const pinned = findPinnedNode();
+  const child = spawn(pinned, ['--no-node-snapshot', entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => child.kill(signal));
+  }
+  child.on('error', (err) => {
+    process.stderr.write(`tokenproc: cannot start Node 24 at ${pinned}: ${err.message}\n`);
+    process.exit(2);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code === null ? 1 : code);
+  });
+}
+
+function findPinnedNode() {
+  try {
+    const pkg = require.resolve('node/package.json', { paths: [root] });
+    const bin = path.join(path.dirname(pkg), 'bin', 'node');
+    if (fs.existsSync(bin)) return bin;
+  } catch {
+    // fall through
+  }
+  if (major >= 24) return process.execPath;
+  process.stderr.write('tokenproc: Node 24 is required; run `npm install` to fetch the pinned runtime.\n');
+  process.exit(2);
+}

@@ -1,0 +1,148 @@
+/**
+ * The storage contract. The embedded SQLite store implements it now; a PostgreSQL store must pass
+ * the same contract tests (tests/store/contract.ts) later. Every mutating call is one transaction
+ * and appends its audit entry inside that transaction, so a crash leaves either the old or the new
+ * state and never a change without its audit line.
+ */
+
+export type FlowId = 'oauth-token-oauth-token-exchange' | 'oauth-token-client-credentials';
+export const FLOW_IDS: readonly FlowId[] = ['oauth-token-oauth-token-exchange', 'oauth-token-client-credentials'];
+
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
+export type GrantType = typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_CLIENT_CREDENTIALS;
+
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+export interface JsonWebKeySet {
+  keys: Array<Record<string, unknown>>;
+}
+
+/** A registered client as stored: the public JSON shape of the spec plus the secret's hash. */
+export interface ClientRecord {
+  client_id: string;
+  name?: string;
+  /** scrypt hash string (see server/clients/secrets.ts); null for private_key_jwt clients. */
+  client_secret_hash: string | null;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  jwks: JsonWebKeySet | null;
+  grant_types: GrantType[];
+  /** Space-separated scopes the client may obtain. */
+  scope: string;
+  audiences: string[];
+  properties: Record<string, string>;
+  procedures: Partial<Record<FlowId, string>>;
+  access_token_ttl: number;
+  accept_unvalidated_tokens: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProcedureVersion {
+  id: string;
+  version: number;
+  flow: FlowId;
+  source: string;
+  sha256: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface ProcedureSummary {
+  id: string;
+  flow: FlowId;
+  active_version: number;
+  latest_version: number;
+  sha256: string;
+  updated_at: number;
+}
+
+export interface TrustedIssuerRecord {
+  id: string;
+  issuer: string;
+  jwks_uri?: string | null;
+  jwks?: JsonWebKeySet | null;
+  allowed_algs?: string[] | null;
+  audiences?: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  /** Private JWK as JSON text. Never leaves the host. */
+  private_jwk: string;
+  /** Public JWK as JSON text (no private members). */
+  public_jwk: string;
+  created_at: number;
+  /** When the key stopped signing; null while it is the active key. */
+  retired_at: number | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  /** Who: an admin key id, "cli", "config" or "system". */
+  actor: string;
+  action: string;
+  target_type: 'client' | 'procedure' | 'trusted_issuer' | 'signing_key' | 'admin_key';
+  target_id: string;
+  old_version: string | null;
+  new_version: string | null;
+  /** Free-form details; never a secret or a script body. */
+  details: Record<string, unknown> | null;
+}
+
+export interface NewProcedureVersion {
+  id: string;
+  flow: FlowId;
+  source: string;
+  sha256: string;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema (a version table records what ran). Idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Bumped by every write; instances poll it to refresh their caches. */
+  revision(): Promise<number>;
+
+  getClient(clientId: string): Promise<ClientRecord | null>;
+  listClients(): Promise<ClientRecord[]>;
+  /** Create or replace. Returns whether it was created. */
+  putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }>;
+  deleteClient(clientId: string, actor: string): Promise<boolean>;
+  /** Client ids whose `procedures` name this procedure id. */
+  clientsUsingProcedure(procedureId: string): Promise<string[]>;
+
+  /** Stores a new immutable version and makes it active, in one transaction. */
+  putProcedureVersion(version: NewProcedureVersion, actor: string): Promise<ProcedureVersion>;
+  /** Makes an existing version active. Null if the procedure or version does not exist. */
+  activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null>;
+  getActiveProcedure(id: string): Promise<ProcedureVersion | null>;
+  getProcedureVersion(id: string, version: number): Promise<ProcedureVersion | null>;
+  listProcedures(): Promise<ProcedureSummary[]>;
+  listProcedureVersions(id: string): Promise<ProcedureVersion[]>;
+  deleteProcedure(id: string, actor: string): Promise<boolean>;
+
+  getTrustedIssuer(id: string): Promise<TrustedIssuerRecord | null>;
+  listTrustedIssuers(): Promise<TrustedIssuerRecord[]>;
+  putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string): Promise<{ created: boolean }>;
+  deleteTrustedIssuer(id: string, actor: string): Promise<boolean>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Adds a new active key and retires the previous active one (retired_at = now), in one transaction. */
+  addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string): Promise<void>;
+  /** Drops retired keys whose retired_at is before the given time. Returns the kids removed. */
+  pruneSigningKeys(retiredBefore: number, actor: string): Promise<string[]>;
+
+  getAdminKeyHash(): Promise<string | null>;
+  setAdminKeyHash(hash: string, actor: string): Promise<void>;
+
+  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+  listAudit(options?: { limit?: number; before?: number }): Promise<AuditEntry[]>;
+
+  /** Records a client-assertion jti; false when it was already seen (replay). Expired entries are purged. */
+  recordAssertionJti(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+}
