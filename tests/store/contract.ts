@@ -1,0 +1,455 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { StoreConflictError } from '../../server/store/errors.ts';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../server/store/types.ts';
+import type {
+  ClientRecord,
+  FlowId,
+  NewProcedureVersion,
+  SigningKeyRecord,
+  Store,
+  TrustedIssuerRecord,
+} from '../../server/store/types.ts';
+
+/**
+ * The behaviour every Store implementation must have. Run it against each implementation with a
+ * factory that returns a fresh, migrated, empty store; `cleanup` runs after the store is closed.
+ */
+
+const EXCHANGE: FlowId = 'oauth-token-oauth-token-exchange';
+const CLIENT_CREDENTIALS: FlowId = 'oauth-token-client-credentials';
+
+// Markers that must never appear in the audit trail.
+const SECRET_HASH_MARKER = 'scrypt$N=16384$SECRET-HASH-MARKER';
+const PRIVATE_KEY_MARKER = 'PRIVATE-KEY-MARKER';
+const SCRIPT_BODY_MARKER = 'SCRIPT-BODY-MARKER';
+const ADMIN_HASH_MARKER = 'ADMIN-HASH-MARKER';
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function procedureVersion(id: string, source: string, flow: FlowId = EXCHANGE): NewProcedureVersion {
+  return { id, flow, source, sha256: sha256Hex(source) };
+}
+
+export function clientRecord(overrides: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    client_id: 'orders-api-client',
+    name: 'Orders API',
+    client_secret_hash: SECRET_HASH_MARKER,
+    token_endpoint_auth_method: 'client_secret_basic',
+    jwks: null,
+    grant_types: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS],
+    scope: 'invoicing trigger_invoicing',
+    audiences: ['https://invoicing.example.com'],
+    properties: { custom_token_exchange: 'true' },
+    procedures: { [EXCHANGE]: 'orders-exchange' },
+    access_token_ttl: 300,
+    accept_unvalidated_tokens: false,
+    created_at: 1_700_000_000,
+    updated_at: 1_700_000_000,
+    ...overrides,
+  };
+}
+
+function signingKey(kid: string, createdAt: number): Omit<SigningKeyRecord, 'retired_at'> {
+  return {
+    kid,
+    alg: 'ES256',
+    private_jwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: PRIVATE_KEY_MARKER, kid }),
+    public_jwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid }),
+    created_at: createdAt,
+  };
+}
+
+function issuerRecord(overrides: Partial<TrustedIssuerRecord> = {}): TrustedIssuerRecord {
+  return {
+    id: 'corporate-idp',
+    issuer: 'https://idp.example.com',
+    jwks_uri: 'https://idp.example.com/jwks',
+    created_at: 1_700_000_000,
+    updated_at: 1_700_000_000,
+    ...overrides,
+  };
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export function storeContractTests(
+  name: string,
+  makeStore: () => Promise<Store>,
+  cleanup?: (store: Store) => Promise<void>,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.(store);
+    });
+
+    describe('schema', () => {
+      it('migrate is idempotent and keeps data', async () => {
+        await store.putClient(clientRecord(), 'cli');
+        await store.migrate();
+        await store.migrate();
+        expect(await store.getClient('orders-api-client')).toEqual(clientRecord());
+      });
+    });
+
+    describe('clients', () => {
+      it('creates, reads back and lists', async () => {
+        expect(await store.getClient('orders-api-client')).toBeNull();
+        expect(await store.putClient(clientRecord(), 'admin-1')).toEqual({ created: true });
+        const other = clientRecord({ client_id: 'api1', name: undefined, jwks: { keys: [{ kty: 'EC' }] } });
+        delete other.name;
+        await store.putClient(other, 'admin-1');
+
+        expect(await store.getClient('orders-api-client')).toEqual(clientRecord());
+        const read = await store.getClient('api1');
+        expect(read).toEqual(other);
+        expect(read && 'name' in read).toBe(false);
+        expect((await store.listClients()).map((c) => c.client_id)).toEqual(['api1', 'orders-api-client']);
+      });
+
+      it('replaces, keeping the original created_at', async () => {
+        await store.putClient(clientRecord(), 'admin-1');
+        const replacement = clientRecord({
+          scope: 'invoicing',
+          accept_unvalidated_tokens: true,
+          client_secret_hash: null,
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'RSA', n: 'n', e: 'AQAB' }] },
+          created_at: 1_800_000_000,
+          updated_at: 1_800_000_100,
+        });
+        expect(await store.putClient(replacement, 'admin-2')).toEqual({ created: false });
+        expect(await store.getClient('orders-api-client')).toEqual({ ...replacement, created_at: 1_700_000_000 });
+      });
+
+      it('deletes', async () => {
+        await store.putClient(clientRecord(), 'admin-1');
+        expect(await store.deleteClient('orders-api-client', 'admin-1')).toBe(true);
+        expect(await store.getClient('orders-api-client')).toBeNull();
+        expect(await store.deleteClient('orders-api-client', 'admin-1')).toBe(false);
+        expect(await store.listClients()).toEqual([]);
+      });
+
+      it('finds the clients naming a procedure in any flow', async () => {
+        await store.putClient(clientRecord({ client_id: 'b', procedures: { [EXCHANGE]: 'shared' } }), 'cli');
+        await store.putClient(clientRecord({ client_id: 'a', procedures: { [CLIENT_CREDENTIALS]: 'shared' } }), 'cli');
+        await store.putClient(clientRecord({ client_id: 'c', procedures: { [EXCHANGE]: 'other' } }), 'cli');
+        await store.putClient(clientRecord({ client_id: 'd', procedures: {} }), 'cli');
+        expect(await store.clientsUsingProcedure('shared')).toEqual(['a', 'b']);
+        expect(await store.clientsUsingProcedure('other')).toEqual(['c']);
+        expect(await store.clientsUsingProcedure('unused')).toEqual([]);
+      });
+    });
+
+    describe('procedures', () => {
+      it('stores immutable versions with increasing numbers, the newest active', async () => {
+        const v1 = await store.putProcedureVersion(procedureVersion('orders-exchange', 'function result(c) { return 1; }'), 'admin-1');
+        const v2 = await store.putProcedureVersion(procedureVersion('orders-exchange', 'function result(c) { return 2; }'), 'admin-2');
+        expect(v1).toMatchObject({ id: 'orders-exchange', version: 1, flow: EXCHANGE, created_by: 'admin-1' });
+        expect(v2).toMatchObject({ version: 2, created_by: 'admin-2', sha256: sha256Hex('function result(c) { return 2; }') });
+        expect(typeof v2.created_at).toBe('number');
+
+        expect(await store.getActiveProcedure('orders-exchange')).toEqual(v2);
+        expect(await store.getProcedureVersion('orders-exchange', 1)).toEqual(v1);
+        expect(await store.getProcedureVersion('orders-exchange', 3)).toBeNull();
+        expect(await store.listProcedureVersions('orders-exchange')).toEqual([v1, v2]);
+        expect(await store.listProcedures()).toEqual([
+          { id: 'orders-exchange', flow: EXCHANGE, active_version: 2, latest_version: 2, sha256: v2.sha256, updated_at: expect.any(Number) },
+        ]);
+      });
+
+      it('activates back and forth, and numbering continues after a rollback', async () => {
+        const v1 = await store.putProcedureVersion(procedureVersion('p', 'function result() { return "one"; }'), 'cli');
+        const v2 = await store.putProcedureVersion(procedureVersion('p', 'function result() { return "two"; }'), 'cli');
+        expect(await store.activateProcedureVersion('p', 1, 'cli')).toEqual(v1);
+        expect(await store.getActiveProcedure('p')).toEqual(v1);
+        expect((await store.listProcedures())[0]).toMatchObject({ active_version: 1, latest_version: 2, sha256: v1.sha256 });
+
+        expect(await store.activateProcedureVersion('p', 2, 'cli')).toEqual(v2);
+        expect(await store.getActiveProcedure('p')).toEqual(v2);
+
+        await store.activateProcedureVersion('p', 1, 'cli');
+        const v3 = await store.putProcedureVersion(procedureVersion('p', 'function result() { return "three"; }'), 'cli');
+        expect(v3.version).toBe(3);
+        expect(await store.getActiveProcedure('p')).toEqual(v3);
+        expect(await store.getProcedureVersion('p', 2)).toEqual(v2);
+      });
+
+      it('answers null when activating a missing procedure or version, changing nothing', async () => {
+        await store.putProcedureVersion(procedureVersion('p', 'function result() {}'), 'cli');
+        const revision = await store.revision();
+        const auditCount = (await store.listAudit({ limit: 1000 })).length;
+        expect(await store.activateProcedureVersion('p', 7, 'cli')).toBeNull();
+        expect(await store.activateProcedureVersion('missing', 1, 'cli')).toBeNull();
+        expect(await store.revision()).toBe(revision);
+        expect((await store.listAudit({ limit: 1000 })).length).toBe(auditCount);
+        expect((await store.getActiveProcedure('p'))?.version).toBe(1);
+        expect(await store.getActiveProcedure('missing')).toBeNull();
+      });
+
+      it('gives concurrent uploads distinct consecutive versions', async () => {
+        const uploads = Array.from({ length: 5 }, (_, i) =>
+          store.putProcedureVersion(procedureVersion('p', `function result() { return ${i}; }`), 'cli'),
+        );
+        const versions = (await Promise.all(uploads)).map((v) => v.version).sort((a, b) => a - b);
+        expect(versions).toEqual([1, 2, 3, 4, 5]);
+        expect((await store.getActiveProcedure('p'))?.version).toBe(5);
+      });
+
+      it('refuses a sha256 that does not match the source', async () => {
+        const bad = { ...procedureVersion('p', 'function result() {}'), sha256: sha256Hex('something else') };
+        await expect(store.putProcedureVersion(bad, 'cli')).rejects.toThrow(/sha256/);
+        expect(await store.getActiveProcedure('p')).toBeNull();
+      });
+
+      it('refuses a version for another flow than the procedure has', async () => {
+        await store.putProcedureVersion(procedureVersion('p', 'function result() {}', EXCHANGE), 'cli');
+        const err = await store
+          .putProcedureVersion(procedureVersion('p', 'function result() { }', CLIENT_CREDENTIALS), 'cli')
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect((err as StoreConflictError).code).toBe('procedure_flow_mismatch');
+        expect(await store.listProcedureVersions('p')).toHaveLength(1);
+      });
+
+      it('deletes a procedure with all its versions', async () => {
+        await store.putProcedureVersion(procedureVersion('p', 'function result() { return 1; }'), 'cli');
+        await store.putProcedureVersion(procedureVersion('p', 'function result() { return 2; }'), 'cli');
+        expect(await store.deleteProcedure('p', 'cli')).toBe(true);
+        expect(await store.getActiveProcedure('p')).toBeNull();
+        expect(await store.getProcedureVersion('p', 1)).toBeNull();
+        expect(await store.listProcedureVersions('p')).toEqual([]);
+        expect(await store.listProcedures()).toEqual([]);
+        expect(await store.deleteProcedure('p', 'cli')).toBe(false);
+      });
+
+      it('refuses to delete a procedure a client still names', async () => {
+        await store.putProcedureVersion(procedureVersion('orders-exchange', 'function result() {}'), 'cli');
+        await store.putClient(clientRecord(), 'cli');
+        const err = await store.deleteProcedure('orders-exchange', 'cli').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect((err as StoreConflictError).code).toBe('procedure_in_use');
+        expect((err as StoreConflictError).clientIds).toEqual(['orders-api-client']);
+        expect((await store.getActiveProcedure('orders-exchange'))?.version).toBe(1);
+      });
+    });
+
+    describe('trusted issuers', () => {
+      it('creates, replaces, lists and deletes', async () => {
+        const withUri = issuerRecord();
+        const withJwks = issuerRecord({
+          id: 'partner',
+          issuer: 'https://partner.example.org',
+          jwks_uri: undefined,
+          jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] },
+          allowed_algs: ['ES256'],
+          audiences: ['orders-api-client'],
+        });
+        delete withJwks.jwks_uri;
+        expect(await store.putTrustedIssuer(withUri, 'cli')).toEqual({ created: true });
+        await store.putTrustedIssuer(withJwks, 'cli');
+        expect(await store.getTrustedIssuer('corporate-idp')).toEqual(withUri);
+        expect(await store.getTrustedIssuer('partner')).toEqual(withJwks);
+        expect((await store.listTrustedIssuers()).map((i) => i.id)).toEqual(['corporate-idp', 'partner']);
+
+        const replaced = { ...withUri, issuer: 'https://idp2.example.com', created_at: 1_900_000_000, updated_at: 1_900_000_000 };
+        expect(await store.putTrustedIssuer(replaced, 'cli')).toEqual({ created: false });
+        expect(await store.getTrustedIssuer('corporate-idp')).toEqual({ ...replaced, created_at: withUri.created_at });
+
+        expect(await store.deleteTrustedIssuer('corporate-idp', 'cli')).toBe(true);
+        expect(await store.deleteTrustedIssuer('corporate-idp', 'cli')).toBe(false);
+        expect(await store.getTrustedIssuer('corporate-idp')).toBeNull();
+      });
+    });
+
+    describe('signing keys', () => {
+      it('adding a key retires the previous active one', async () => {
+        const before = nowSeconds();
+        await store.addSigningKey(signingKey('k1', 100), 'system');
+        expect(await store.listSigningKeys()).toEqual([{ ...signingKey('k1', 100), retired_at: null }]);
+
+        await store.addSigningKey(signingKey('k2', 200), 'cli');
+        const keys = await store.listSigningKeys();
+        expect(keys.map((k) => k.kid)).toEqual(['k2', 'k1']);
+        expect(keys[0]?.retired_at).toBeNull();
+        const retiredAt = keys[1]?.retired_at;
+        expect(typeof retiredAt).toBe('number');
+        expect(retiredAt).toBeGreaterThanOrEqual(before);
+        expect(retiredAt).toBeLessThanOrEqual(nowSeconds());
+      });
+
+      it('a duplicate kid fails and leaves the active key active', async () => {
+        await store.addSigningKey(signingKey('k1', 100), 'system');
+        await expect(store.addSigningKey(signingKey('k1', 200), 'system')).rejects.toThrow();
+        expect(await store.listSigningKeys()).toEqual([{ ...signingKey('k1', 100), retired_at: null }]);
+      });
+
+      it('prunes retired keys retired before the given time, never the active key', async () => {
+        await store.addSigningKey(signingKey('k1', 100), 'system');
+        await store.addSigningKey(signingKey('k2', 200), 'system');
+        const retiredAt = (await store.listSigningKeys()).find((k) => k.kid === 'k1')?.retired_at ?? -1;
+        expect(await store.pruneSigningKeys(retiredAt, 'system')).toEqual([]);
+        expect(await store.pruneSigningKeys(retiredAt + 1, 'system')).toEqual(['k1']);
+        expect(await store.pruneSigningKeys(Number.MAX_SAFE_INTEGER, 'system')).toEqual([]);
+        expect((await store.listSigningKeys()).map((k) => k.kid)).toEqual(['k2']);
+      });
+    });
+
+    describe('admin key', () => {
+      it('stores and replaces the hash', async () => {
+        expect(await store.getAdminKeyHash()).toBeNull();
+        await store.setAdminKeyHash('hash-1', 'system');
+        expect(await store.getAdminKeyHash()).toBe('hash-1');
+        await store.setAdminKeyHash('hash-2', 'cli');
+        expect(await store.getAdminKeyHash()).toBe('hash-2');
+      });
+    });
+
+    describe('revision', () => {
+      it('increases on every configuration write', async () => {
+        const writes: Array<() => Promise<unknown>> = [
+          () => store.putClient(clientRecord(), 'cli'),
+          () => store.putClient(clientRecord({ scope: 'x' }), 'cli'),
+          () => store.putProcedureVersion(procedureVersion('p', 'function result() { return 1; }'), 'cli'),
+          () => store.putProcedureVersion(procedureVersion('p', 'function result() { return 2; }'), 'cli'),
+          () => store.activateProcedureVersion('p', 1, 'cli'),
+          () => store.deleteProcedure('p', 'cli'),
+          () => store.putTrustedIssuer(issuerRecord(), 'cli'),
+          () => store.deleteTrustedIssuer('corporate-idp', 'cli'),
+          () => store.addSigningKey(signingKey('k1', 1), 'cli'),
+          () => store.addSigningKey(signingKey('k2', 2), 'cli'),
+          () => store.pruneSigningKeys(Number.MAX_SAFE_INTEGER, 'cli'),
+          () => store.setAdminKeyHash('h', 'cli'),
+          () => store.deleteClient('orders-api-client', 'cli'),
+        ];
+        let previous = await store.revision();
+        for (const write of writes) {
+          await write();
+          const current = await store.revision();
+          expect(current).toBeGreaterThan(previous);
+          previous = current;
+        }
+      });
+
+      it('does not change on no-op writes, audit appends or jti records', async () => {
+        const revision = await store.revision();
+        await store.deleteClient('missing', 'cli');
+        await store.deleteProcedure('missing', 'cli');
+        await store.deleteTrustedIssuer('missing', 'cli');
+        await store.pruneSigningKeys(Number.MAX_SAFE_INTEGER, 'cli');
+        await store.appendAudit({
+          actor: 'cli', action: 'config.import', target_type: 'client', target_id: '*',
+          old_version: null, new_version: null, details: null,
+        });
+        await store.recordAssertionJti('c', 'jti-1', nowSeconds() + 60);
+        expect(await store.revision()).toBe(revision);
+      });
+    });
+
+    describe('audit', () => {
+      it('every write leaves an entry with its actor, target and versions', async () => {
+        await store.putProcedureVersion(procedureVersion('orders-exchange', `function result() { /* ${SCRIPT_BODY_MARKER} */ }`), 'admin-a');
+        await store.putProcedureVersion(procedureVersion('orders-exchange', `function result() { /* ${SCRIPT_BODY_MARKER} 2 */ }`), 'admin-a');
+        await store.activateProcedureVersion('orders-exchange', 1, 'admin-b');
+        await store.putClient(clientRecord(), 'admin-a');
+        await store.putClient(clientRecord({ client_secret_hash: `${SECRET_HASH_MARKER}-rotated`, scope: 'invoicing' }), 'admin-b');
+        await store.deleteClient('orders-api-client', 'admin-b');
+        await store.deleteProcedure('orders-exchange', 'cli');
+        await store.putTrustedIssuer(issuerRecord(), 'config');
+        await store.deleteTrustedIssuer('corporate-idp', 'config');
+        await store.addSigningKey(signingKey('k1', 1), 'system');
+        await store.addSigningKey(signingKey('k2', 2), 'system');
+        await store.pruneSigningKeys(Number.MAX_SAFE_INTEGER, 'system');
+        await store.setAdminKeyHash(ADMIN_HASH_MARKER, 'system');
+
+        const entries = (await store.listAudit({ limit: 1000 })).reverse();
+        expect(entries.map((e) => [e.action, e.actor, e.target_type, e.target_id, e.old_version, e.new_version])).toEqual([
+          ['procedure.upload', 'admin-a', 'procedure', 'orders-exchange', null, '1'],
+          ['procedure.upload', 'admin-a', 'procedure', 'orders-exchange', '1', '2'],
+          ['procedure.activate', 'admin-b', 'procedure', 'orders-exchange', '2', '1'],
+          ['client.create', 'admin-a', 'client', 'orders-api-client', null, null],
+          ['client.replace', 'admin-b', 'client', 'orders-api-client', null, null],
+          ['client.delete', 'admin-b', 'client', 'orders-api-client', null, null],
+          ['procedure.delete', 'cli', 'procedure', 'orders-exchange', '1', null],
+          ['trusted_issuer.put', 'config', 'trusted_issuer', 'corporate-idp', null, null],
+          ['trusted_issuer.delete', 'config', 'trusted_issuer', 'corporate-idp', null, null],
+          ['signing_key.add', 'system', 'signing_key', 'k1', null, null],
+          ['signing_key.add', 'system', 'signing_key', 'k2', null, null],
+          ['signing_key.prune', 'system', 'signing_key', 'k1', null, null],
+          ['admin_key.set', 'system', 'admin_key', 'admin', null, null],
+        ]);
+        const replace = entries.find((e) => e.action === 'client.replace');
+        expect(replace?.details).toEqual({ changed: ['client_secret', 'scope'] });
+        for (const entry of entries) {
+          expect(entry.at).toBeGreaterThan(1_600_000_000);
+          expect(entry.at).toBeLessThanOrEqual(nowSeconds());
+        }
+
+        const everything = JSON.stringify(entries);
+        for (const marker of [SECRET_HASH_MARKER, PRIVATE_KEY_MARKER, SCRIPT_BODY_MARKER, ADMIN_HASH_MARKER]) {
+          expect(everything).not.toContain(marker);
+        }
+      });
+
+      it('appendAudit stores an entry as given', async () => {
+        await store.appendAudit({
+          actor: 'cli', action: 'config.import', target_type: 'client', target_id: '*',
+          old_version: null, new_version: null, details: { clients: 3 },
+        });
+        const [entry] = await store.listAudit();
+        expect(entry).toEqual({
+          id: expect.any(Number), at: expect.any(Number), actor: 'cli', action: 'config.import',
+          target_type: 'client', target_id: '*', old_version: null, new_version: null, details: { clients: 3 },
+        });
+      });
+
+      it('pages newest first with limit and before', async () => {
+        for (let i = 0; i < 5; i++) {
+          await store.appendAudit({
+            actor: 'cli', action: `test.${i}`, target_type: 'client', target_id: String(i),
+            old_version: null, new_version: null, details: null,
+          });
+        }
+        const all = await store.listAudit();
+        expect(all.map((e) => e.action)).toEqual(['test.4', 'test.3', 'test.2', 'test.1', 'test.0']);
+
+        const pages: string[][] = [];
+        let before: number | undefined;
+        for (let guard = 0; guard < 10; guard++) {
+          const page = await store.listAudit(before === undefined ? { limit: 2 } : { limit: 2, before });
+          if (page.length === 0) break;
+          pages.push(page.map((e) => e.action));
+          before = page[page.length - 1]?.id;
+        }
+        expect(pages).toEqual([['test.4', 'test.3'], ['test.2', 'test.1'], ['test.0']]);
+      });
+    });
+
+    describe('client assertion jti', () => {
+      it('accepts a jti once per client and refuses a replay', async () => {
+        const exp = nowSeconds() + 300;
+        expect(await store.recordAssertionJti('client-a', 'jti-1', exp)).toBe(true);
+        expect(await store.recordAssertionJti('client-a', 'jti-1', exp)).toBe(false);
+        expect(await store.recordAssertionJti('client-b', 'jti-1', exp)).toBe(true);
+        expect(await store.recordAssertionJti('client-a', 'jti-2', exp)).toBe(true);
+      });
+
+      it('purges expired entries', async () => {
+        expect(await store.recordAssertionJti('client-a', 'old', nowSeconds() - 10)).toBe(true);
+        // The next record purges the expired entry, so the jti is new again.
+        expect(await store.recordAssertionJti('client-a', 'old', nowSeconds() + 300)).toBe(true);
+        expect(await store.recordAssertionJti('client-a', 'old', nowSeconds() + 300)).toBe(false);
+      });
+    });
+  });
+}
