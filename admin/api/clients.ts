@@ -1,0 +1,127 @@
+/**
+ * /admin/api/v1/clients: create, replace, read, list, delete, rotate the secret. The secret is
+ * write-only: it is stored hashed, and shown once only when the server generated it.
+ */
+import { Router } from 'express';
+import type { Runtime } from '../../server/runtime/runtime.ts';
+import type { ClientRecord } from '../../server/store/types.ts';
+import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
+import { validateClientBody, type ClientInput } from '../../server/schemas/validate.ts';
+import { actorOf, param, route, sendAdminError } from './http.ts';
+
+/** The client as the API shows it: everything but the secret hash. */
+export function publicClient(client: ClientRecord): Record<string, unknown> {
+  const { client_secret_hash, ...rest } = client;
+  return { ...rest, has_secret: client_secret_hash !== null };
+}
+
+export type ClientProblem = { status: number; field: string; message: string };
+
+/** Checks a client against the rest of the configuration: the procedures it names exist for their flow. */
+export function checkClientReferences(input: ClientInput, runtime: Runtime): ClientProblem | null {
+  for (const [flow, procedureId] of Object.entries(input.procedures ?? {})) {
+    const active = runtime.cache.snapshot.procedures.get(procedureId as string);
+    if (!active) return { status: 400, field: `/procedures/${flow}`, message: `procedure ${String(procedureId)} does not exist` };
+    if (active.flow !== flow) return { status: 400, field: `/procedures/${flow}`, message: `procedure ${String(procedureId)} is for flow ${active.flow}` };
+  }
+  return null;
+}
+
+/** Builds the stored record; generates a secret for a new secret-based client that brought none. */
+export async function clientRecordFrom(
+  clientId: string,
+  input: Omit<ClientInput, 'client_secret'> & { client_secret?: string },
+  existing: ClientRecord | null,
+): Promise<{ record: ClientRecord; generatedSecret: string | null } | ClientProblem> {
+  const method = input.token_endpoint_auth_method ?? (input.jwks ? 'private_key_jwt' : 'client_secret_basic');
+  if (method === 'private_key_jwt' && !input.jwks) return { status: 400, field: '/jwks', message: 'private_key_jwt needs jwks' };
+  let secretHash: string | null = null;
+  let generatedSecret: string | null = null;
+  if (method !== 'private_key_jwt') {
+    if (input.client_secret !== undefined) secretHash = await hashSecret(input.client_secret);
+    else if (existing?.client_secret_hash) secretHash = existing.client_secret_hash;
+    else {
+      generatedSecret = generateClientSecret();
+      secretHash = await hashSecret(generatedSecret);
+    }
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const record: ClientRecord = {
+    client_id: clientId,
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    client_secret_hash: secretHash,
+    token_endpoint_auth_method: method,
+    jwks: input.jwks ?? null,
+    grant_types: input.grant_types,
+    scope: input.scope ?? '',
+    audiences: input.audiences ?? [],
+    properties: input.properties ?? {},
+    procedures: input.procedures ?? {},
+    access_token_ttl: input.access_token_ttl ?? 300,
+    accept_unvalidated_tokens: input.accept_unvalidated_tokens ?? false,
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
+  };
+  return { record, generatedSecret };
+}
+
+export function clientRoutes(runtime: Runtime): Router {
+  const router = Router();
+  const { store } = runtime;
+
+  router.get('/', route(async (_req, res) => {
+    res.json((await store.listClients()).map(publicClient));
+  }));
+
+  router.get('/:clientId', route(async (req, res) => {
+    const client = await store.getClient(param(req, 'clientId'));
+    if (!client) return sendAdminError(res, 404, 'not_found', 'No such client');
+    res.json(publicClient(client));
+  }));
+
+  router.put('/:clientId', route(async (req, res) => {
+    const clientId = param(req, 'clientId');
+    const raw: unknown = req.body;
+    // The path names the client; the body may repeat the id but need not.
+    const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
+    const validated = validateClientBody(withId);
+    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    const input = validated.value;
+    if (input.client_id !== clientId) {
+      return sendAdminError(res, 400, 'invalid_request', 'client_id in the body differs from the one in the path', { field: '/client_id' });
+    }
+    const reference = checkClientReferences(input, runtime);
+    if (reference) return sendAdminError(res, reference.status, 'invalid_request', reference.message, { field: reference.field });
+    const existing = await store.getClient(clientId);
+    const built = await clientRecordFrom(clientId, input, existing);
+    if ('status' in built) return sendAdminError(res, built.status, 'invalid_request', built.message, { field: built.field });
+    const { created } = await store.putClient(built.record, actorOf(res));
+    await runtime.configChanged();
+    const body: Record<string, unknown> = publicClient(built.record);
+    if (built.generatedSecret) body.client_secret = built.generatedSecret;
+    res.status(created ? 201 : 200).json(body);
+  }));
+
+  router.post('/:clientId/rotate-secret', route(async (req, res) => {
+    const existing = await store.getClient(param(req, 'clientId'));
+    if (!existing) return sendAdminError(res, 404, 'not_found', 'No such client');
+    if (existing.token_endpoint_auth_method === 'private_key_jwt') {
+      return sendAdminError(res, 409, 'conflict', 'This client authenticates with private_key_jwt and has no secret');
+    }
+    const secret = generateClientSecret();
+    const record = { ...existing, client_secret_hash: await hashSecret(secret), updated_at: Math.floor(Date.now() / 1000) };
+    await store.putClient(record, actorOf(res));
+    runtime.authenticator.forgetVerifiedSecrets();
+    await runtime.configChanged();
+    res.json({ client_id: existing.client_id, client_secret: secret });
+  }));
+
+  router.delete('/:clientId', route(async (req, res) => {
+    const deleted = await store.deleteClient(param(req, 'clientId'), actorOf(res));
+    if (!deleted) return sendAdminError(res, 404, 'not_found', 'No such client');
+    await runtime.configChanged();
+    res.status(204).end();
+  }));
+
+  return router;
+}

@@ -1,0 +1,143 @@
+/**
+ * /admin/api/v1/procedures: upload (compiled in the real sandbox before anything is stored), read,
+ * history, activate (roll back or forward), dry-run (nothing stored), delete (refused while a
+ * client uses the procedure). Every upload is a new immutable version.
+ */
+import crypto from 'node:crypto';
+import { Router } from 'express';
+import type { Runtime } from '../../server/runtime/runtime.ts';
+import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
+import { isStoreConflictError } from '../../server/store/errors.ts';
+import { validateProcedureUploadBody, validateProcedureActivateBody } from '../../server/schemas/validate.ts';
+import { validateDryRunBody } from './dry-run-body.ts';
+import { runProcedureLocally } from '../../server/oauth/local-runner.ts';
+import { actorOf, param, route, sendAdminError } from './http.ts';
+
+export function versionSummary(v: ProcedureVersion): { id: string; version: number; sha256: string; flow: FlowId } {
+  return { id: v.id, version: v.version, sha256: v.sha256, flow: v.flow };
+}
+
+export function sha256Hex(source: string): string {
+  return crypto.createHash('sha256').update(source).digest('hex');
+}
+
+export function procedureRoutes(runtime: Runtime): Router {
+  const router = Router();
+  const { store, engine } = runtime;
+
+  router.get('/', route(async (_req, res) => {
+    res.json(await store.listProcedures());
+  }));
+
+  router.get('/:id', route(async (req, res) => {
+    const active = await store.getActiveProcedure(param(req, 'id'));
+    if (!active) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+    res.json(active);
+  }));
+
+  router.get('/:id/versions', route(async (req, res) => {
+    const id = param(req, 'id');
+    const versions = await store.listProcedureVersions(id);
+    if (versions.length === 0) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+    const active = await store.getActiveProcedure(id);
+    res.json(versions.map(({ source: _source, ...v }) => ({ ...v, active: v.version === active?.version })));
+  }));
+
+  router.get('/:id/versions/:version', route(async (req, res) => {
+    const version = await store.getProcedureVersion(param(req, 'id'), Number(param(req, 'version')));
+    if (!version) return sendAdminError(res, 404, 'not_found', 'No such procedure version');
+    res.json(version);
+  }));
+
+  router.put('/:id', route(async (req, res) => {
+    const id = param(req, 'id');
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
+      return sendAdminError(res, 400, 'invalid_request', 'A procedure id is 1 to 128 letters, digits, dots, dashes or underscores', { field: 'id' });
+    }
+    const validated = validateProcedureUploadBody(req.body);
+    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    const { flow, source } = validated.value;
+    const compiled = await engine.compile(source, `${id}.js`);
+    if (!compiled.ok) {
+      res.status(422).json({ error: 'invalid_procedure', error_description: 'The procedure does not compile', details: compiled.diagnostics });
+      return;
+    }
+    try {
+      const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res));
+      await runtime.configChanged();
+      res.status(version.version === 1 ? 201 : 200).json(versionSummary(version));
+    } catch (err) {
+      if (isStoreConflictError(err)) return sendAdminError(res, 409, err.code, err.message);
+      throw err;
+    }
+  }));
+
+  router.post('/:id/activate', route(async (req, res) => {
+    const validated = validateProcedureActivateBody(req.body);
+    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res));
+    if (!version) return sendAdminError(res, 404, 'not_found', 'No such procedure version');
+    await runtime.configChanged();
+    res.json(versionSummary(version));
+  }));
+
+  router.post('/:id/dry-run', route(async (req, res) => {
+    const id = param(req, 'id');
+    const validated = validateDryRunBody(req.body);
+    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    const body = validated.value;
+    let stored: ProcedureVersion | null = null;
+    if (body.source === undefined) {
+      stored = body.version !== undefined ? await store.getProcedureVersion(id, body.version) : await store.getActiveProcedure(id);
+      if (!stored) return sendAdminError(res, 404, 'not_found', 'No such procedure or version');
+    }
+    const flow = body.flow ?? stored?.flow ?? 'oauth-token-oauth-token-exchange';
+    const source = body.source ?? stored?.source ?? '';
+    const compiled = await engine.compile(source, `${id}.js`);
+    if (!compiled.ok) {
+      res.status(422).json({ error: 'invalid_procedure', error_description: 'The procedure does not compile', details: compiled.diagnostics });
+      return;
+    }
+    const params: Array<[string, string]> = [];
+    for (const [name, value] of Object.entries(body.params ?? {})) {
+      for (const v of Array.isArray(value) ? value : [value]) params.push([name, String(v)]);
+    }
+    const result = await runProcedureLocally({
+      flow,
+      procedure: { id, source, filename: `${id}.js` },
+      ...(body.client ? { client: body.client } : {}),
+      ...(body.subject_token ? { subjectToken: body.subject_token } : {}),
+      ...(body.subject_claims ? { subjectClaims: body.subject_claims } : {}),
+      ...(body.subject_token_type ? { subjectTokenType: body.subject_token_type } : {}),
+      ...(body.actor_token ? { actorToken: body.actor_token } : {}),
+      ...(body.actor_claims ? { actorClaims: body.actor_claims } : {}),
+      ...(body.actor_token_type ? { actorTokenType: body.actor_token_type } : {}),
+      params,
+      trustedIssuers: [...runtime.cache.snapshot.trustedIssuers],
+    });
+    res.json({
+      status: result.status,
+      body: result.body,
+      issued: result.issued.map(({ kind, header, claims }) => ({ kind, header, claims })),
+      logs: result.logs,
+      diagnostic: result.diagnostic,
+    });
+  }));
+
+  router.delete('/:id', route(async (req, res) => {
+    const id = param(req, 'id');
+    try {
+      if (!(await store.deleteProcedure(id, actorOf(res)))) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+    } catch (err) {
+      if (isStoreConflictError(err)) {
+        return sendAdminError(res, 409, err.code, err.message, { details: { clients: err.clientIds } });
+      }
+      throw err;
+    }
+    engine.evict(id);
+    await runtime.configChanged();
+    res.status(204).end();
+  }));
+
+  return router;
+}

@@ -1,0 +1,62 @@
+/**
+ * The admin API, /admin/api/v1: bearer-authenticated, JSON only, every body validated against
+ * the published JSON Schemas (GET /admin/api/v1/schemas/{name}).
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Runtime } from '../../server/runtime/runtime.ts';
+import { adminAuthentication } from './auth.ts';
+import { clientRoutes } from './clients.ts';
+import { trustedIssuerRoutes } from './trusted-issuers.ts';
+import { procedureRoutes } from './procedures.ts';
+import { configDocumentRoutes } from './config-document.ts';
+import { route, sendAdminError, param } from './http.ts';
+import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
+
+export function createAdminRouter(runtime: Runtime): Router {
+  const router = Router();
+  router.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  // Schemas are public documentation: no key needed to read them.
+  router.get('/schemas', (_req, res) => {
+    res.json([...SCHEMA_NAMES]);
+  });
+  router.get('/schemas/:name', (req, res) => {
+    const name = param(req, 'name');
+    if (!isSchemaName(name)) return sendAdminError(res, 404, 'not_found', 'No such schema');
+    res.type('application/schema+json').send(JSON.stringify(loadSchema(name)));
+  });
+
+  router.use(route(adminAuthentication(runtime.store)));
+  router.use((req, res, next) => {
+    if ((req.method === 'PUT' || req.method === 'POST') && req.headers['content-length'] !== '0' && !req.is('application/json')) {
+      return sendAdminError(res, 415, 'invalid_request', 'The admin API takes application/json bodies');
+    }
+    next();
+  });
+  router.use(express.json({ limit: '1mb', strict: true }));
+
+  router.use('/clients', clientRoutes(runtime));
+  router.use('/trusted-issuers', trustedIssuerRoutes(runtime));
+  router.use('/procedures', procedureRoutes(runtime));
+  router.use('/config', configDocumentRoutes(runtime));
+
+  router.get('/audit', route(async (req, res) => {
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
+    const before = req.query.before !== undefined ? Number(req.query.before) : undefined;
+    res.json(await runtime.store.listAudit({ limit, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
+  }));
+
+  router.use((_req, res) => sendAdminError(res, 404, 'not_found', 'No such admin endpoint'));
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
+    if (status >= 400 && status < 500) {
+      return sendAdminError(res, status, 'invalid_request', status === 413 ? 'The body is too large' : 'The body is not valid JSON');
+    }
+    runtime.logger.error('admin API error', { detail: err instanceof Error ? err.message : String(err) });
+    sendAdminError(res, 500, 'server_error', 'Internal error');
+  });
+  return router;
+}

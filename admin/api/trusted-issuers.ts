@@ -1,0 +1,54 @@
+/** /admin/api/v1/trusted-issuers: foreign issuers whose JWTs are accepted as subject or actor tokens. */
+import { Router } from 'express';
+import type { Runtime } from '../../server/runtime/runtime.ts';
+import type { TrustedIssuerRecord } from '../../server/store/types.ts';
+import { validateTrustedIssuerBody, type TrustedIssuerInput } from '../../server/schemas/validate.ts';
+import { actorOf, param, route, sendAdminError } from './http.ts';
+
+export function trustedIssuerRecordFrom(id: string, input: TrustedIssuerInput, existing: TrustedIssuerRecord | null): TrustedIssuerRecord {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    id,
+    issuer: input.issuer,
+    jwks_uri: input.jwks_uri ?? null,
+    jwks: input.jwks ?? null,
+    allowed_algs: input.allowed_algs ?? null,
+    audiences: input.audiences ?? null,
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
+  };
+}
+
+export function trustedIssuerRoutes(runtime: Runtime): Router {
+  const router = Router();
+  const { store } = runtime;
+
+  router.get('/', route(async (_req, res) => {
+    res.json(await store.listTrustedIssuers());
+  }));
+
+  router.get('/:id', route(async (req, res) => {
+    const issuer = await store.getTrustedIssuer(param(req, 'id'));
+    if (!issuer) return sendAdminError(res, 404, 'not_found', 'No such trusted issuer');
+    res.json(issuer);
+  }));
+
+  router.put('/:id', route(async (req, res) => {
+    const id = param(req, 'id');
+    const validated = validateTrustedIssuerBody(req.body);
+    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    const existing = await store.getTrustedIssuer(id);
+    const record = trustedIssuerRecordFrom(id, validated.value, existing);
+    const { created } = await store.putTrustedIssuer(record, actorOf(res));
+    await runtime.configChanged();
+    res.status(created ? 201 : 200).json(record);
+  }));
+
+  router.delete('/:id', route(async (req, res) => {
+    if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res)))) return sendAdminError(res, 404, 'not_found', 'No such trusted issuer');
+    await runtime.configChanged();
+    res.status(204).end();
+  }));
+
+  return router;
+}

@@ -1,0 +1,125 @@
+/**
+ * The HTTP application, assembled in one place: thin express middleware in front of value-typed
+ * endpoints (token, introspection, metadata, JWKS), operations endpoints, the admin API and the
+ * admin page.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Runtime } from './runtime/runtime.ts';
+import { rawBody } from './http/raw-body.ts';
+import { sendEndpointResponse } from './http/respond.ts';
+import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
+import { oauthError } from './oauth/errors.ts';
+import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
+import { createAdminRouter } from '../admin/api/router.ts';
+import { adminWebRoot } from '../admin/web/serve.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function requestId(req: Request, res: Response, next: NextFunction): void {
+  const given = req.headers['x-request-id'];
+  req.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  res.setHeader('X-Request-Id', req.requestId);
+  next();
+}
+
+function endpointRequest(req: Request): EndpointRequest {
+  return {
+    method: req.method,
+    path: req.path,
+    headers: req.headers,
+    body: req.rawBody ?? '',
+    remoteAddress: req.socket.remoteAddress ?? '',
+    requestId: req.requestId ?? crypto.randomUUID(),
+  };
+}
+
+/** RFC 9110 §15.5.6: a 405 names the allowed methods. */
+function methodNotAllowed(allow: string) {
+  return (_req: Request, res: Response): void => {
+    res.setHeader('Allow', allow);
+    sendEndpointResponse(res, errorResponse(oauthError('invalid_request', `Use ${allow}`, { status: 405 })));
+  };
+}
+
+export function createApp(runtime: Runtime): express.Express {
+  const { config, logger } = runtime;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', false);
+  app.use(requestId);
+
+  const metadataInput = () => ({
+    issuer: config.issuer,
+    grantTypes: runtime.tokenEndpoint.supportedGrantTypes,
+    scopes: [...new Set([...runtime.cache.snapshot.clients.values()].flatMap((c) => c.scope.split(' ').filter(Boolean)))].sort(),
+  });
+
+  app.post(TOKEN_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
+    const result = await runtime.tokenEndpoint.handle(endpointRequest(req));
+    sendEndpointResponse(res, result);
+  });
+  app.all(TOKEN_PATH, methodNotAllowed('POST'));
+
+  app.post(INTROSPECTION_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
+    sendEndpointResponse(res, await runtime.introspection.handle(endpointRequest(req)));
+  });
+  app.all(INTROSPECTION_PATH, methodNotAllowed('POST'));
+
+  app.get(JWKS_PATH, (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('application/json').send(JSON.stringify({ keys: runtime.signer.publicKeys() }));
+  });
+
+  const issuerPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
+  const oauthMetadataPaths = ['/.well-known/oauth-authorization-server'];
+  if (issuerPath) oauthMetadataPaths.push(`/.well-known/oauth-authorization-server${issuerPath}`);
+  app.get(oauthMetadataPaths, (_req, res) => {
+    res.type('application/json').send(JSON.stringify(authorizationServerMetadata(metadataInput())));
+  });
+  app.get('/.well-known/openid-configuration', (_req, res) => {
+    res.type('application/json').send(JSON.stringify(openIdConfiguration(metadataInput())));
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await runtime.store.revision();
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    if (!runtime.metrics) {
+      res.status(404).end();
+      return;
+    }
+    res.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics());
+  });
+
+  app.use('/admin/api/v1', createAdminRouter(runtime));
+  const webRoot = adminWebRoot();
+  if (fs.existsSync(webRoot)) {
+    app.use('/admin', (_req, res, next) => {
+      res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      next();
+    }, express.static(webRoot, { index: 'index.html', redirect: true }));
+  }
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', error_description: 'No such endpoint' });
+  });
+  // Last resort: never a stack trace or an HTML page.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error('unhandled request error', { request_id: req.requestId, detail: err instanceof Error ? err.message : String(err) });
+    if (res.headersSent) return;
+    sendEndpointResponse(res, errorResponse(oauthError('server_error', 'Internal error')));
+  });
+  return app;
+}

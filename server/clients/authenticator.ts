@@ -1,0 +1,175 @@
+/**
+ * Client authentication at the token and introspection endpoints: client_secret_basic,
+ * client_secret_post and private_key_jwt (RFC 6749 §2.3, RFC 7523). Returns a value, never
+ * throws: either the authenticated client or the OAuth error to send.
+ */
+import * as jose from 'jose';
+import type { ClientRecord, Store } from '../store/types.ts';
+import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
+import { firstValue, formDecode, type FormParams } from '../http/form.ts';
+import { VerifiedSecretCache, verifySecret, hashSecret } from './secrets.ts';
+import { FailedAuthThrottle } from './throttle.ts';
+
+export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export type AuthMethodUsed = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: AuthMethodUsed;
+}
+
+export interface ClientAuthenticatorOptions {
+  store: Store;
+  lookupClient(clientId: string): ClientRecord | undefined;
+  /** Values a client assertion's `aud` may name: the issuer and the endpoint URLs. */
+  assertionAudiences(): readonly string[];
+  clockSkewSeconds: number;
+  now?: () => number;
+}
+
+const BASIC_CHALLENGE = 'Basic realm="tokenproc"';
+
+/** A 401 always carries a challenge (RFC 9110 §15.5.2); Basic is the scheme this endpoint offers. */
+function invalidClient(description: string): OAuthError {
+  return oauthError('invalid_client', description, { wwwAuthenticate: BASIC_CHALLENGE });
+}
+
+interface BasicCredentials {
+  clientId: string;
+  secret: string;
+}
+
+function parseBasic(header: string): BasicCredentials | null {
+  const match = /^basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header);
+  if (!match?.[1]) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  const clientId = formDecode(decoded.slice(0, colon));
+  const secret = formDecode(decoded.slice(colon + 1));
+  if (clientId === null || secret === null || clientId === '' || secret === '') return null;
+  return { clientId, secret };
+}
+
+export class ClientAuthenticator {
+  private readonly options: ClientAuthenticatorOptions;
+  private readonly cache = new VerifiedSecretCache();
+  private readonly throttle = new FailedAuthThrottle();
+  /** Compared against for unknown clients so that their timing matches a wrong secret. */
+  private readonly decoyHash: Promise<string> = hashSecret('decoy-secret-never-valid');
+
+  constructor(options: ClientAuthenticatorOptions) {
+    this.options = options;
+  }
+
+  /** Forget verified secrets, e.g. after a client's secret changed. */
+  forgetVerifiedSecrets(): void {
+    this.cache.clear();
+  }
+
+  async authenticate(authorization: string | undefined, params: FormParams): Promise<Result<AuthenticatedClient>> {
+    const bodyClientId = firstValue(params, 'client_id');
+    const bodySecret = firstValue(params, 'client_secret');
+    const assertion = firstValue(params, 'client_assertion');
+    const assertionType = firstValue(params, 'client_assertion_type');
+    const hasBasic = authorization !== undefined && /^basic\s/i.test(authorization);
+
+    if (authorization !== undefined && !hasBasic) {
+      return fail(invalidClient('Unsupported authorization scheme at this endpoint'));
+    }
+    if (hasBasic && assertion !== undefined) {
+      return fail(invalidClient('Use exactly one client authentication method'));
+    }
+    if (hasBasic && bodySecret !== undefined) {
+      return fail(oauthError('invalid_request', 'Use exactly one client authentication method'));
+    }
+    if (assertion !== undefined && bodySecret !== undefined) {
+      return fail(invalidClient('Use exactly one client authentication method'));
+    }
+
+    if (hasBasic) {
+      const credentials = parseBasic(authorization);
+      if (!credentials) return fail(invalidClient('Malformed Basic credentials'));
+      if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
+        return fail(oauthError('invalid_request', 'client_id does not match the authenticated client'));
+      }
+      return this.verifySecretAuth(credentials.clientId, credentials.secret, 'client_secret_basic');
+    }
+    if (assertion !== undefined) {
+      return this.verifyAssertion(assertion, assertionType, bodyClientId);
+    }
+    if (bodySecret !== undefined) {
+      if (bodyClientId === undefined) return fail(invalidClient('client_secret requires client_id'));
+      return this.verifySecretAuth(bodyClientId, bodySecret, 'client_secret_post');
+    }
+    return fail(invalidClient('Client authentication is required'));
+  }
+
+  private async verifySecretAuth(clientId: string, secret: string, method: AuthMethodUsed): Promise<Result<AuthenticatedClient>> {
+    const now = this.now();
+    const retryAfter = this.throttle.retryAfterSeconds(clientId, now);
+    if (retryAfter > 0) {
+      return fail(oauthError('invalid_client', 'Too many failed authentication attempts; try again later', {
+        status: 429,
+        headers: { 'Retry-After': String(retryAfter) },
+      }));
+    }
+    const client = this.options.lookupClient(clientId);
+    const storedHash = client?.client_secret_hash ?? null;
+    if (!client || storedHash === null) {
+      await verifySecret(secret, await this.decoyHash);
+      this.throttle.recordFailure(clientId, now);
+      return fail(invalidClient('Client authentication failed'));
+    }
+    if (!this.cache.has(clientId, storedHash, secret, now)) {
+      if (!(await verifySecret(secret, storedHash))) {
+        this.throttle.recordFailure(clientId, now);
+        return fail(invalidClient('Client authentication failed'));
+      }
+      this.cache.add(clientId, storedHash, secret, now);
+    }
+    return ok({ client, method });
+  }
+
+  private async verifyAssertion(assertion: string, assertionType: string | undefined, bodyClientId: string | undefined): Promise<Result<AuthenticatedClient>> {
+    const refuse = (why: string) => fail(invalidClient(why));
+    if (assertionType !== CLIENT_ASSERTION_TYPE_JWT_BEARER) return refuse('Unsupported client_assertion_type');
+    if (assertion.split('.').length !== 3 || assertion.includes(',')) return refuse('client_assertion must be one signed JWT');
+    let unverified: jose.JWTPayload;
+    try {
+      unverified = jose.decodeJwt(assertion);
+    } catch {
+      return refuse('client_assertion is malformed');
+    }
+    const clientId = unverified.sub;
+    if (typeof clientId !== 'string' || unverified.iss !== clientId) return refuse('client_assertion iss and sub must both be the client_id');
+    if (bodyClientId !== undefined && bodyClientId !== clientId) return refuse('client_id does not match the client_assertion');
+    const client = this.options.lookupClient(clientId);
+    if (!client?.jwks) return refuse('Client authentication failed');
+    const now = this.now();
+    try {
+      const { payload } = await jose.jwtVerify(assertion, jose.createLocalJWKSet(client.jwks as jose.JSONWebKeySet), {
+        algorithms: [...ASSERTION_ALGORITHMS],
+        issuer: clientId,
+        subject: clientId,
+        audience: [...this.options.assertionAudiences()],
+        clockTolerance: this.options.clockSkewSeconds,
+        requiredClaims: ['exp', 'jti'],
+        currentDate: new Date(now),
+      });
+      const jti = payload.jti;
+      const exp = payload.exp;
+      if (typeof jti !== 'string' || typeof exp !== 'number') return refuse('client_assertion needs jti and exp');
+      if (!(await this.options.store.recordAssertionJti(clientId, jti, exp + this.options.clockSkewSeconds))) return refuse('client_assertion was already used');
+    } catch {
+      return refuse('client_assertion is not valid');
+    }
+    return ok({ client, method: 'private_key_jwt' });
+  }
+
+  private now(): number {
+    return this.options.now ? this.options.now() : Date.now();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Server configuration: defaults, then environment variables, then `serve` flags. One value
+ * object, validated once at start, passed down explicitly (nothing reads process.env later).
+ */
+import path from 'node:path';
+import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
+import type { SandboxLimits } from '../sandbox/types.ts';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** The `iss` of issued tokens and the metadata `issuer`; no trailing slash. */
+  issuer: string;
+  /** True when the issuer was not configured: it follows the port actually bound (matters with port 0). */
+  issuerFromPort: boolean;
+  dataDir: string;
+  databaseUrl: string | null;
+  /** Admin bearer key from TOKENPROC_ADMIN_KEY; null means "use the stored hash, generate one at first start". */
+  adminKey: string | null;
+  configFile: string | null;
+  logLevel: string;
+  /** Upper bound on any issued token's lifetime, seconds. */
+  maxTokenLifetimeSeconds: number;
+  /** Default access token lifetime for clients that set none, seconds. */
+  defaultAccessTokenTtlSeconds: number;
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number;
+  /** Largest accepted subject/actor token, bytes. */
+  maxPresentedTokenBytes: number;
+  clockSkewSeconds: number;
+  /** At most this many resource + audience values in one request. */
+  maxTargets: number;
+  /** A retired signing key stays in the JWKS this long after it stopped signing. */
+  retiredKeyGraceSeconds: number;
+  sandbox: SandboxLimits;
+}
+
+export interface ConfigOverrides {
+  port?: number | string;
+  host?: string;
+  issuer?: string;
+  data?: string;
+  databaseUrl?: string;
+  config?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseInteger(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
+}
+
+function normalizeIssuer(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`issuer must be an absolute URL (got ${JSON.stringify(raw)})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('issuer must be an http(s) URL');
+  if (url.search || url.hash) throw new ConfigError('issuer must have no query and no fragment (RFC 8414 §2)');
+  return raw.replace(/\/+$/, '');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): ServerConfig {
+  const port = parseInteger('PORT', overrides.port ?? env.PORT, 8080, 0, 65535);
+  const host = overrides.host ?? env.HOST ?? '127.0.0.1';
+  const configuredIssuer = overrides.issuer ?? env.TOKENPROC_ISSUER;
+  const issuerRaw = configuredIssuer ?? `http://localhost:${port}`;
+  const sandbox: SandboxLimits = {
+    ...DEFAULT_SANDBOX_LIMITS,
+    cpuTimeMs: parseInteger('TOKENPROC_SANDBOX_CPU_MS', env.TOKENPROC_SANDBOX_CPU_MS, DEFAULT_SANDBOX_LIMITS.cpuTimeMs, 1, 60000),
+    wallTimeMs: parseInteger('TOKENPROC_SANDBOX_WALL_MS', env.TOKENPROC_SANDBOX_WALL_MS, DEFAULT_SANDBOX_LIMITS.wallTimeMs, 1, 120000),
+    memoryMb: parseInteger('TOKENPROC_SANDBOX_MEMORY_MB', env.TOKENPROC_SANDBOX_MEMORY_MB, DEFAULT_SANDBOX_LIMITS.memoryMb, 8, 1024),
+  };
+  return {
+    port,
+    host,
+    issuer: normalizeIssuer(issuerRaw),
+    issuerFromPort: configuredIssuer === undefined,
+    dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? './data'),
+    databaseUrl: overrides.databaseUrl ?? env.TOKENPROC_DATABASE_URL ?? null,
+    adminKey: env.TOKENPROC_ADMIN_KEY ? env.TOKENPROC_ADMIN_KEY : null,
+    configFile: overrides.config ?? env.TOKENPROC_CONFIG ?? null,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    maxTokenLifetimeSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400),
+    defaultAccessTokenTtlSeconds: 300,
+    maxBodyBytes: 64 * 1024,
+    maxPresentedTokenBytes: 16 * 1024,
+    clockSkewSeconds: 60,
+    maxTargets: 4,
+    retiredKeyGraceSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400) + 300,
+    sandbox,
+  };
+}

@@ -1,0 +1,34 @@
+/** Prometheus metrics (prom-client), one registry per server instance. */
+import client from 'prom-client';
+
+export interface ServerMetrics {
+  registry: client.Registry;
+  tokenRequests: client.Counter<'grant_type' | 'outcome'>;
+  tokenLatency: client.Histogram<'grant_type'>;
+  procedureRuns: client.Counter<'flow' | 'outcome'>;
+}
+
+export function createMetrics(): ServerMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const tokenRequests = new client.Counter({
+    name: 'tokenproc_token_requests_total',
+    help: 'Token endpoint requests by grant type and outcome (ok or the OAuth error code)',
+    labelNames: ['grant_type', 'outcome'] as const,
+    registers: [registry],
+  });
+  const tokenLatency = new client.Histogram({
+    name: 'tokenproc_token_request_duration_seconds',
+    help: 'Token endpoint latency by grant type',
+    labelNames: ['grant_type'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const procedureRuns = new client.Counter({
+    name: 'tokenproc_procedure_runs_total',
+    help: 'Procedure runs by flow and outcome',
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, tokenRequests, tokenLatency, procedureRuns };
+}

@@ -1,0 +1,66 @@
+/**
+ * client_credentials (RFC 6749 §4.4): the requested scope must be within the client's scope
+ * (invalid_scope otherwise; all of the client's scope when none is requested), `resource` selects
+ * the audience. The client's procedure for the flow (or the default) issues the token from an
+ * already initialized context.
+ */
+import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
+import { GRANT_CLIENT_CREDENTIALS } from '../../store/types.ts';
+import { fail, oauthError } from '../errors.ts';
+import { requestedScopes, requestedTargets } from '../targets.ts';
+import { RequestIssuer, scopeSet } from '../issuance.ts';
+import { ProcedureRunner } from '../procedure-runner.ts';
+import type { TokenServices } from '../token-services.ts';
+import { clientView } from '../procedure-input.ts';
+
+const FLOW = 'oauth-token-client-credentials' as const;
+
+export class ClientCredentialsGrant implements GrantHandler {
+  readonly grantType = GRANT_CLIENT_CREDENTIALS;
+  private readonly services: TokenServices;
+
+  constructor(services: TokenServices) {
+    this.services = services;
+  }
+
+  async handle(request: GrantRequest): Promise<GrantOutcome> {
+    const refused = (error: ReturnType<typeof oauthError>): GrantOutcome => ({ response: fail(error), issued: [], diagnostic: null });
+    const { client, params } = request;
+    const allowed = scopeSet(client.scope);
+    const requested = requestedScopes(params);
+    for (const scope of requested) {
+      if (!allowed.has(scope)) return refused(oauthError('invalid_scope', `Scope ${scope} is not allowed for this client`));
+    }
+    const scopes = requested.length > 0 ? requested : [...allowed];
+    const targets = requestedTargets(params, this.services.config.maxTargets);
+    if (!targets.ok) return refused(targets.error);
+
+    const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
+    if (!procedure.ok) return refused(procedure.error);
+
+    const issuer = new RequestIssuer(this.services.issuancePolicy(), client, null);
+    const initialized = issuer.initialize({ audiences: targets.value, scopes, subjectAttributes: {}, contextAttributes: {} });
+    if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
+
+    const result = await this.services.runner.run({
+      procedure: procedure.value,
+      issuer,
+      requestId: request.requestId,
+      includeIssuedTokenType: false,
+      nowSeconds: this.services.nowSeconds,
+      onLog: this.services.onProcedureLog,
+      input: {
+        flow: FLOW,
+        client: clientView(client),
+        request: request.view,
+        subjectToken: null,
+        actorToken: null,
+        requestedScopes: requested,
+        requestedAudiences: targets.value,
+        requestedTokenType: null,
+        initialized,
+      },
+    });
+    return result;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * RFC 8693 token exchange. The request is validated here (parameters, token types, the subject and
+ * actor tokens); a token that fails validation is refused with invalid_request before any
+ * procedure runs, unless the client accepts unvalidated tokens. Then the client's procedure (or the
+ * built-in default) decides what is issued; issuance and the response are checked on the host.
+ */
+import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
+import { GRANT_TOKEN_EXCHANGE, type ClientRecord } from '../../store/types.ts';
+import { fail, ok, oauthError, type OAuthError, type Result } from '../errors.ts';
+import { firstValue } from '../../http/form.ts';
+import { requestedScopes, requestedTargets } from '../targets.ts';
+import { RequestIssuer } from '../issuance.ts';
+import { ProcedureRunner } from '../procedure-runner.ts';
+import type { TokenServices } from '../token-services.ts';
+import { clientView, delegationOf } from '../procedure-input.ts';
+import type { PresentedTokenInput } from '../../../sandbox/types.ts';
+import {
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_ID_TOKEN,
+  TOKEN_TYPE_JWT,
+  TOKEN_TYPE_REFRESH_TOKEN,
+} from '../../tokens/presented-token-validator.ts';
+
+const FLOW = 'oauth-token-oauth-token-exchange' as const;
+
+/** Token types accepted as subject_token_type / actor_token_type. */
+const PRESENTED_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
+/** Token types this grant can issue. */
+const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
+
+interface ExchangeParameters {
+  subjectToken: string;
+  subjectTokenType: string;
+  actorToken: string | null;
+  actorTokenType: string | null;
+  requestedTokenType: string | null;
+  scopes: string[];
+  targets: string[];
+}
+
+function invalidRequest(description: string): OAuthError {
+  return oauthError('invalid_request', description);
+}
+
+export class TokenExchangeGrant implements GrantHandler {
+  readonly grantType = GRANT_TOKEN_EXCHANGE;
+  private readonly services: TokenServices;
+
+  constructor(services: TokenServices) {
+    this.services = services;
+  }
+
+  private parameters(request: GrantRequest): Result<ExchangeParameters> {
+    const { params } = request;
+    const subjectToken = firstValue(params, 'subject_token');
+    const subjectTokenType = firstValue(params, 'subject_token_type');
+    const actorToken = firstValue(params, 'actor_token') ?? null;
+    const actorTokenType = firstValue(params, 'actor_token_type') ?? null;
+    const requestedTokenType = firstValue(params, 'requested_token_type') ?? null;
+    if (subjectToken === undefined) return fail(invalidRequest('subject_token is required'));
+    if (subjectTokenType === undefined) return fail(invalidRequest('subject_token_type is required'));
+    if (!PRESENTED_TYPES.has(subjectTokenType)) return fail(invalidRequest('Unsupported subject_token_type'));
+    if (actorToken !== null && actorTokenType === null) return fail(invalidRequest('actor_token_type is required with actor_token'));
+    if (actorToken === null && actorTokenType !== null) return fail(invalidRequest('actor_token_type must not be sent without actor_token'));
+    if (actorTokenType !== null && !PRESENTED_TYPES.has(actorTokenType)) return fail(invalidRequest('Unsupported actor_token_type'));
+    if (requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN) return fail(invalidRequest('Refresh tokens are not issued by token exchange'));
+    if (requestedTokenType !== null && !ISSUABLE_TYPES.has(requestedTokenType)) return fail(invalidRequest('Unsupported requested_token_type'));
+    const targets = requestedTargets(params, this.services.config.maxTargets);
+    if (!targets.ok) return targets;
+    return ok({ subjectToken, subjectTokenType, actorToken, actorTokenType, requestedTokenType, scopes: requestedScopes(params), targets: targets.value });
+  }
+
+  private async presented(client: ClientRecord, token: string, tokenType: string, role: 'subject' | 'actor'): Promise<Result<PresentedTokenInput>> {
+    const validation = await this.services.validator.validate({ token, tokenType, callerClientId: client.client_id, role });
+    if (validation.status === 'valid') {
+      return ok({ value: token, type: tokenType, claims: validation.claims, delegation: delegationOf(validation.claims) });
+    }
+    if (validation.status === 'unvalidated' && client.accept_unvalidated_tokens) {
+      return ok({ value: token, type: tokenType, claims: null, delegation: null });
+    }
+    return fail(invalidRequest(validation.reason));
+  }
+
+  async handle(request: GrantRequest): Promise<GrantOutcome> {
+    const { client } = request;
+    const outcome = await this.exchange(request);
+    const claimsOf = (i: number) => outcome.issued[i]?.claims;
+    const issuedClaims = claimsOf(0);
+    // One structured line per exchange: who, for whom, what was asked and granted; never a token.
+    this.services.logger.info('token exchange', {
+      event: 'token_exchange',
+      request_id: request.requestId,
+      client_id: client.client_id,
+      requested_scope: firstValue(request.params, 'scope') ?? null,
+      requested_targets: [...(request.params.get('resource') ?? []), ...(request.params.get('audience') ?? [])],
+      subject: outcome.subjectSub,
+      actor: outcome.actorSub,
+      granted_scope: issuedClaims?.scope ?? null,
+      granted_audience: issuedClaims?.aud ?? null,
+      outcome: outcome.response.ok ? 'issued' : outcome.response.error.error,
+    });
+    return outcome;
+  }
+
+  private async exchange(request: GrantRequest): Promise<GrantOutcome & { subjectSub: unknown; actorSub: unknown }> {
+    const { client } = request;
+    const refused = (error: OAuthError) => ({ response: fail(error), issued: [], diagnostic: null, subjectSub: null, actorSub: null });
+    const parsed = this.parameters(request);
+    if (!parsed.ok) return refused(parsed.error);
+    const p = parsed.value;
+
+    const subject = await this.presented(client, p.subjectToken, p.subjectTokenType, 'subject');
+    if (!subject.ok) return refused(subject.error);
+    let actor: PresentedTokenInput | null = null;
+    if (p.actorToken !== null && p.actorTokenType !== null) {
+      const validated = await this.presented(client, p.actorToken, p.actorTokenType, 'actor');
+      if (!validated.ok) return refused(validated.error);
+      actor = validated.value;
+    }
+
+    const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
+    if (!procedure.ok) return refused(procedure.error);
+
+    const issuer = new RequestIssuer(this.services.issuancePolicy(), client, subject.value.claims);
+    const result = await this.services.runner.run({
+      procedure: procedure.value,
+      issuer,
+      requestId: request.requestId,
+      includeIssuedTokenType: true,
+      nowSeconds: this.services.nowSeconds,
+      onLog: this.services.onProcedureLog,
+      input: {
+        flow: FLOW,
+        client: clientView(client),
+        request: request.view,
+        subjectToken: subject.value,
+        actorToken: actor,
+        requestedScopes: p.scopes,
+        requestedAudiences: p.targets,
+        requestedTokenType: p.requestedTokenType,
+        initialized: null,
+      },
+    });
+    return { ...result, subjectSub: subject.value.claims?.sub ?? null, actorSub: actor?.claims?.sub ?? null };
+  }
+}

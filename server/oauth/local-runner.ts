@@ -1,0 +1,209 @@
+/**
+ * Runs one procedure exactly as the token endpoint would, without a server: an in-memory store, a
+ * throwaway signing key, the real sandbox, the real grant handlers. `tokenproc run`, `tokenproc
+ * test` and the admin dry-run are thin layers over it.
+ */
+import crypto from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../logging.ts';
+import { SqliteStore } from '../store/sqlite.ts';
+import {
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_TOKEN_EXCHANGE,
+  type ClientRecord,
+  type FlowId,
+  type TrustedIssuerRecord,
+} from '../store/types.ts';
+import { EphemeralSigner, type TokenSigner } from '../tokens/keys.ts';
+import { createRuntime } from '../runtime/runtime.ts';
+import { createProcedureEngine } from '../../sandbox/engine.ts';
+import type { LogLevel, ProcedureEngine, SandboxLimits } from '../../sandbox/types.ts';
+import { hashSecret } from '../clients/secrets.ts';
+import type { IssuerKind } from '../../sandbox/types.ts';
+
+/** The issuer of tokens made by the local runner; subject claims are signed as this issuer. */
+export const LOCAL_ISSUER = 'https://tokenproc.local';
+export const LOCAL_CLIENT_ID = 'local-client';
+const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+
+export interface LocalRunInput {
+  flow: FlowId;
+  procedure: { id: string; source: string; filename: string };
+  /** Client JSON (the admin API's shape); unset members get defaults. */
+  client?: Record<string, unknown>;
+  /** A real JWT, validated as the server would (its issuer must be trusted, or the client must accept unvalidated tokens). */
+  subjectToken?: string;
+  /** Or claims, signed by the throwaway key as this server (defaults: sub, aud = the client, iat, exp in 5 min, jti). */
+  subjectClaims?: Record<string, unknown>;
+  subjectTokenType?: string;
+  actorToken?: string;
+  actorClaims?: Record<string, unknown>;
+  actorTokenType?: string;
+  /** Extra form parameters: scope, audience, resource, requested_token_type, custom ones. */
+  params?: Array<[string, string]>;
+  trustedIssuers?: TrustedIssuerRecord[];
+  /** Epoch ms; defaults to the clock. */
+  now?: number;
+}
+
+export interface LocalIssuedToken {
+  kind: IssuerKind;
+  token: string;
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+}
+
+export interface LocalRunResult {
+  status: number;
+  body: Record<string, unknown>;
+  issued: LocalIssuedToken[];
+  logs: Array<{ level: LogLevel; message: string }>;
+  diagnostic: { reason: string; message: string; line: number | null; column: number | null } | null;
+}
+
+let sharedEngine: ProcedureEngine | null = null;
+let sharedLimits: Partial<SandboxLimits> | undefined;
+const localSecret = crypto.randomBytes(24).toString('base64url');
+let localSecretHash: Promise<string> | null = null;
+
+/** Sandbox limits for later runs (e.g. from a server config); call before the first run. */
+export function configureLocalRunner(limits: Partial<SandboxLimits>): void {
+  sharedLimits = limits;
+}
+
+function engine(): ProcedureEngine {
+  const current = sharedEngine ?? createProcedureEngine(sharedLimits ? { limits: sharedLimits } : {});
+  sharedEngine = current;
+  return current;
+}
+
+/** Disposes the sandbox isolates the runner keeps warm between runs. */
+export async function closeLocalRunner(): Promise<void> {
+  const current = sharedEngine;
+  sharedEngine = null;
+  await current?.close();
+}
+
+function stringArray(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
+}
+
+function localClient(input: LocalRunInput, secretHash: string, nowSeconds: number): ClientRecord {
+  const given = input.client ?? {};
+  const requestedScope = input.params?.find(([k]) => k === 'scope')?.[1] ?? '';
+  const subjectScope = typeof input.subjectClaims?.scope === 'string' ? input.subjectClaims.scope : '';
+  const defaultScope = [...new Set(`${requestedScope} ${subjectScope}`.split(' ').filter(Boolean))].join(' ');
+  const properties: Record<string, string> = {};
+  if (given.properties && typeof given.properties === 'object') {
+    for (const [k, v] of Object.entries(given.properties as Record<string, unknown>)) properties[k] = String(v);
+  }
+  return {
+    client_id: typeof given.client_id === 'string' ? given.client_id : LOCAL_CLIENT_ID,
+    ...(typeof given.name === 'string' ? { name: given.name } : {}),
+    client_secret_hash: secretHash,
+    token_endpoint_auth_method: 'client_secret_post',
+    jwks: null,
+    grant_types: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS],
+    scope: typeof given.scope === 'string' ? given.scope : defaultScope,
+    audiences: stringArray(given.audiences) ?? [],
+    properties,
+    procedures: { [input.flow]: input.procedure.id },
+    access_token_ttl: typeof given.access_token_ttl === 'number' ? given.access_token_ttl : 300,
+    accept_unvalidated_tokens: given.accept_unvalidated_tokens === true,
+    created_at: nowSeconds,
+    updated_at: nowSeconds,
+  };
+}
+
+function signClaims(signer: TokenSigner, claims: Record<string, unknown>, clientId: string, tokenType: string, nowSeconds: number): string {
+  const payload: Record<string, unknown> = {
+    iss: signer.issuer,
+    sub: 'local-user',
+    aud: clientId,
+    iat: nowSeconds,
+    exp: nowSeconds + 300,
+    jti: crypto.randomBytes(12).toString('base64url'),
+    ...claims,
+  };
+  return signer.sign({ typ: tokenType === TOKEN_TYPE_ID_TOKEN ? 'JWT' : 'at+jwt' }, payload).token;
+}
+
+const silentStream = () =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+export async function runProcedureLocally(input: LocalRunInput): Promise<LocalRunResult> {
+  const started = Date.now();
+  const nowMs = input.now ?? started;
+  // A fixed `now` still advances with the wall clock during the run.
+  const now = input.now === undefined ? Date.now : () => nowMs + (Date.now() - started);
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const logs: LocalRunResult['logs'] = [];
+  const config = loadConfig({ TOKENPROC_ISSUER: LOCAL_ISSUER });
+  const signer = new EphemeralSigner(LOCAL_ISSUER);
+  const store = SqliteStore.openInMemory();
+  try {
+    await store.migrate();
+    localSecretHash ??= hashSecret(localSecret);
+    const client = localClient(input, await localSecretHash, nowSeconds);
+    const sha256 = crypto.createHash('sha256').update(input.procedure.source).digest('hex');
+    await store.putProcedureVersion({ id: input.procedure.id, flow: input.flow, source: input.procedure.source, sha256 }, 'local');
+    await store.putClient(client, 'local');
+    for (const issuer of input.trustedIssuers ?? []) await store.putTrustedIssuer(issuer, 'local');
+
+    const runtime = await createRuntime({
+      config,
+      store,
+      logger: createLogger({ level: 'error', stream: silentStream() }),
+      metrics: null,
+      engine: engine(),
+      signer,
+      now,
+      onProcedureLog: (level, message) => logs.push({ level, message }),
+    });
+
+    const form = new URLSearchParams();
+    form.set('client_id', client.client_id);
+    form.set('client_secret', localSecret);
+    if (input.flow === 'oauth-token-client-credentials') {
+      form.set('grant_type', GRANT_CLIENT_CREDENTIALS);
+    } else {
+      form.set('grant_type', GRANT_TOKEN_EXCHANGE);
+      const subjectType = input.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN;
+      const subject = input.subjectToken ?? signClaims(signer, input.subjectClaims ?? {}, client.client_id, subjectType, nowSeconds);
+      form.set('subject_token', subject);
+      form.set('subject_token_type', subjectType);
+      if (input.actorToken !== undefined || input.actorClaims !== undefined) {
+        const actorType = input.actorTokenType ?? TOKEN_TYPE_ACCESS_TOKEN;
+        const actorDefaults = { sub: 'local-actor', client_id: client.client_id };
+        form.set('actor_token', input.actorToken ?? signClaims(signer, { ...actorDefaults, ...input.actorClaims }, client.client_id, actorType, nowSeconds));
+        form.set('actor_token_type', actorType);
+      }
+    }
+    for (const [name, value] of input.params ?? []) form.append(name, value);
+
+    const result = await runtime.tokenEndpoint.handle({
+      method: 'POST',
+      path: '/oauth/v2/oauth-token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      remoteAddress: '127.0.0.1',
+      requestId: crypto.randomUUID(),
+    });
+    runtime.cache.stop();
+    return {
+      status: result.status,
+      body: result.body as Record<string, unknown>,
+      issued: (result.outcome?.issued ?? []).map((t) => ({ kind: t.kind, token: t.token, header: t.header, claims: t.claims })),
+      logs,
+      diagnostic: result.outcome?.diagnostic ?? null,
+    };
+  } finally {
+    await store.close();
+  }
+}

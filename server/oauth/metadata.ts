@@ -1,0 +1,44 @@
+/** RFC 8414 authorization server metadata, served at both well-known paths. */
+import { ASSERTION_ALGORITHMS } from '../clients/authenticator.ts';
+
+export const TOKEN_PATH = '/oauth/v2/oauth-token';
+export const INTROSPECTION_PATH = '/oauth/v2/oauth-introspect';
+export const JWKS_PATH = '/oauth/v2/oauth-anonymous/jwks';
+
+export interface MetadataInput {
+  issuer: string;
+  grantTypes: readonly string[];
+  scopes: readonly string[];
+}
+
+export function endpointUrls(issuer: string): { token: string; introspection: string; jwks: string } {
+  return { token: issuer + TOKEN_PATH, introspection: issuer + INTROSPECTION_PATH, jwks: issuer + JWKS_PATH };
+}
+
+export function authorizationServerMetadata(input: MetadataInput): Record<string, unknown> {
+  const urls = endpointUrls(input.issuer);
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const metadata: Record<string, unknown> = {
+    issuer: input.issuer,
+    token_endpoint: urls.token,
+    jwks_uri: urls.jwks,
+    introspection_endpoint: urls.introspection,
+    grant_types_supported: [...input.grantTypes],
+    token_endpoint_auth_methods_supported: authMethods,
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    introspection_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    // No authorization endpoint: response_types_supported would be empty, and empty arrays are omitted (§3.2).
+  };
+  if (input.scopes.length > 0) metadata.scopes_supported = [...input.scopes];
+  return metadata;
+}
+
+/** The OpenID flavour adds only what describes issued ID tokens; it never contradicts the OAuth document. */
+export function openIdConfiguration(input: MetadataInput): Record<string, unknown> {
+  return {
+    ...authorizationServerMetadata(input),
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['ES256'],
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Runs the procedure a client names for a flow (or the built-in default for that flow) in the
+ * sandbox, and turns its outcome into a checked response or an OAuth error. Shared by every grant
+ * and by the local runner, so the CLI and the admin dry-run behave exactly as the token endpoint.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClientRecord, FlowId } from '../store/types.ts';
+import type { ProcedureEngine, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
+import { fail, ok, oauthError, type OAuthError, type Result } from './errors.ts';
+import type { IssuedToken, RequestIssuer } from './issuance.ts';
+import { finalizeTokenResponse } from './token-response.ts';
+import type { Logger } from '../logging.ts';
+import type { ServerMetrics } from '../metrics.ts';
+
+const DEFAULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'procedures', 'defaults');
+
+const builtInCache = new Map<FlowId, ProcedureRef>();
+
+/** The built-in default procedure of a flow: a plain procedure file in procedures/defaults/. */
+export function builtInProcedure(flow: FlowId): ProcedureRef {
+  let ref = builtInCache.get(flow);
+  if (!ref) {
+    const filename = path.join(DEFAULTS_DIR, `${flow}.js`);
+    const source = fs.readFileSync(filename, 'utf8');
+    ref = { id: `builtin:${flow}`, source, sha256: crypto.createHash('sha256').update(source).digest('hex'), filename: `${flow}.js` };
+    builtInCache.set(flow, ref);
+  }
+  return ref;
+}
+
+export interface ProcedureDiagnostic {
+  reason: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+}
+
+export interface ProcedureRunResult {
+  response: Result<Record<string, unknown>>;
+  issued: readonly IssuedToken[];
+  /** Set when the procedure failed (not when it refused with an OAuth error): for authors, never for clients. */
+  diagnostic: ProcedureDiagnostic | null;
+}
+
+export interface ProcedureRunRequest {
+  procedure: ProcedureRef;
+  input: ProcedureInput;
+  issuer: RequestIssuer;
+  requestId: string;
+  includeIssuedTokenType: boolean;
+  nowSeconds: () => number;
+  /** Receives the procedure's logger lines (the server logs them; the CLI shows them). */
+  onLog?: (level: LogLevel, message: string) => void;
+}
+
+export class ProcedureRunner {
+  private readonly engine: ProcedureEngine;
+  private readonly logger: Logger;
+  private readonly metrics: ServerMetrics | null;
+
+  constructor(engine: ProcedureEngine, logger: Logger, metrics: ServerMetrics | null) {
+    this.engine = engine;
+    this.logger = logger;
+    this.metrics = metrics;
+  }
+
+  /** The procedure a client runs for a flow; `lookup` resolves named procedures (active versions). */
+  static procedureFor(client: ClientRecord, flow: FlowId, lookup: (id: string) => ProcedureRef | undefined): Result<ProcedureRef> {
+    const id = client.procedures[flow];
+    if (id === undefined) return ok(builtInProcedure(flow));
+    const ref = lookup(id);
+    if (!ref) return fail(oauthError('server_error', 'The client names a token procedure that does not exist'));
+    return ok(ref);
+  }
+
+  async run(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
+    const { procedure, input, issuer, requestId } = request;
+    const procLog = { procedure_id: procedure.id, request_id: requestId };
+    const outcome: ProcedureOutcome = await this.engine.run(procedure, input, issuer, {
+      requestId,
+      log: (level, message) => {
+        this.logger.log(level, message, { ...procLog, source: 'procedure' });
+        request.onLog?.(level, message);
+      },
+    });
+    this.metrics?.procedureRuns.inc({ flow: input.flow, outcome: outcome.kind === 'response' ? 'ok' : outcome.kind === 'oauth_error' ? outcome.error : outcome.reason });
+
+    if (outcome.kind === 'oauth_error') {
+      const error: OAuthError = oauthError(outcome.error, outcome.description, { status: outcome.status });
+      return { response: fail(error), issued: issuer.issued, diagnostic: null };
+    }
+    if (outcome.kind === 'failure') {
+      this.logger.error('token procedure failed', {
+        ...procLog,
+        reason: outcome.reason,
+        detail: outcome.message,
+        line: outcome.location?.line ?? null,
+        column: outcome.location?.column ?? null,
+      });
+      return {
+        response: fail(oauthError('server_error', 'The token procedure failed')),
+        issued: issuer.issued,
+        diagnostic: {
+          reason: outcome.reason,
+          message: outcome.message,
+          line: outcome.location?.line ?? null,
+          column: outcome.location?.column ?? null,
+        },
+      };
+    }
+    const response = finalizeTokenResponse(outcome.body, issuer.issued, {
+      nowSeconds: request.nowSeconds(),
+      includeIssuedTokenType: request.includeIssuedTokenType,
+      warn: (message, fields) => this.logger.warn(message, { ...procLog, ...fields }),
+    });
+    const diagnostic = response.ok ? null : { reason: 'invalid_result', message: response.error.description, line: null, column: null };
+    return { response, issued: issuer.issued, diagnostic };
+  }
+}

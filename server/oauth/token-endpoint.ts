@@ -1,0 +1,94 @@
+/**
+ * POST /oauth/v2/oauth-token: endpoint → request validation → grant handler → response. The
+ * protocol rules common to every grant live here: form-urlencoded body, no repeated parameters,
+ * client authentication, the client's permission for the grant, and the response headers.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { GrantHandler, GrantOutcome } from './grants/grant.ts';
+import type { ClientAuthenticator } from '../clients/authenticator.ts';
+import { errorBody, oauthError, type OAuthError } from './errors.ts';
+import { firstValue, isFormContentType, parseForm } from '../http/form.ts';
+import { requestView } from './procedure-input.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type { GrantType } from '../store/types.ts';
+
+export interface EndpointRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  remoteAddress: string;
+  requestId: string;
+}
+
+export interface EndpointResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** RFC 6749 §5.1: responses carrying tokens or credentials are never cached. */
+export const NO_STORE_HEADERS: Readonly<Record<string, string>> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+export function errorResponse(error: OAuthError): EndpointResponse {
+  const headers: Record<string, string> = { ...NO_STORE_HEADERS, ...(error.headers ?? {}) };
+  if (error.wwwAuthenticate) headers['WWW-Authenticate'] = error.wwwAuthenticate;
+  return { status: error.status, headers, body: errorBody(error) };
+}
+
+export interface TokenEndpointResult extends EndpointResponse {
+  grantType: string;
+  outcome: GrantOutcome | null;
+}
+
+export class TokenEndpoint {
+  private readonly grants: ReadonlyMap<string, GrantHandler>;
+  private readonly authenticator: ClientAuthenticator;
+  private readonly metrics: ServerMetrics | null;
+
+  constructor(grants: readonly GrantHandler[], authenticator: ClientAuthenticator, metrics: ServerMetrics | null) {
+    this.grants = new Map(grants.map((g) => [g.grantType, g]));
+    this.authenticator = authenticator;
+    this.metrics = metrics;
+  }
+
+  get supportedGrantTypes(): string[] {
+    return [...this.grants.keys()];
+  }
+
+  async handle(request: EndpointRequest): Promise<TokenEndpointResult> {
+    const started = process.hrtime.bigint();
+    const result = await this.process(request);
+    const label = this.grants.has(result.grantType) ? result.grantType : 'other';
+    this.metrics?.tokenRequests.inc({ grant_type: label, outcome: result.status === 200 ? 'ok' : String((result.body as { error?: string }).error) });
+    this.metrics?.tokenLatency.observe({ grant_type: label }, Number(process.hrtime.bigint() - started) / 1e9);
+    return result;
+  }
+
+  private async process(request: EndpointRequest): Promise<TokenEndpointResult> {
+    const refuse = (error: OAuthError, grantType = 'unknown'): TokenEndpointResult => ({ ...errorResponse(error), grantType, outcome: null });
+    if (!isFormContentType(request.headers['content-type'])) {
+      return refuse(oauthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
+    }
+    const parsed = parseForm(request.body);
+    if (!parsed.ok) return refuse(parsed.error);
+    const params = parsed.value;
+    const grantType = firstValue(params, 'grant_type') ?? 'unknown';
+
+    const auth = await this.authenticator.authenticate(request.headers.authorization, params);
+    if (!auth.ok) return refuse(auth.error, grantType);
+    const { client } = auth.value;
+
+    if (!params.has('grant_type')) return refuse(oauthError('invalid_request', 'grant_type is required'));
+    const handler = this.grants.get(grantType);
+    if (!handler) return refuse(oauthError('unsupported_grant_type', 'This grant type is not supported'), grantType);
+    if (!client.grant_types.includes(grantType as GrantType)) {
+      return refuse(oauthError('unauthorized_client', 'The client may not use this grant type'), grantType);
+    }
+
+    const view = requestView(request.method, request.path, request.remoteAddress, params, request.headers);
+    const outcome = await handler.handle({ client, params, requestId: request.requestId, view });
+    if (!outcome.response.ok) return { ...errorResponse(outcome.response.error), grantType, outcome };
+    return { status: 200, headers: { ...NO_STORE_HEADERS }, body: outcome.response.value, grantType, outcome };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Checks what a procedure returned before it leaves the server. The response must carry a token
+ * this request issued, and never contradicts it: `scope`, `expires_in`, `token_type` and
+ * `issued_token_type` are made to match the issued token (with a warning when the procedure said
+ * something else).
+ */
+import { fail, ok, oauthError, type Result } from './errors.ts';
+import type { IssuedToken } from './issuance.ts';
+import type { IssuerKind } from '../../sandbox/types.ts';
+
+export const TOKEN_TYPE_URI: Readonly<Record<IssuerKind, string>> = {
+  access_token: 'urn:ietf:params:oauth:token-type:access_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  id_token: 'urn:ietf:params:oauth:token-type:id_token',
+};
+
+/** Response members a procedure may not set: this server issues no refresh tokens. */
+const FORBIDDEN_MEMBERS = ['refresh_token'];
+
+export interface ResponseCheckOptions {
+  nowSeconds: number;
+  /** Include issued_token_type (token exchange responses always do). */
+  includeIssuedTokenType: boolean;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+export function finalizeTokenResponse(
+  body: Record<string, unknown>,
+  issued: readonly IssuedToken[],
+  options: ResponseCheckOptions,
+): Result<Record<string, unknown>> {
+  const accessToken = body.access_token;
+  if (typeof accessToken !== 'string') {
+    return fail(oauthError('server_error', 'The token procedure returned no access_token'));
+  }
+  const token = issued.find((t) => t.token === accessToken);
+  if (!token) {
+    return fail(oauthError('server_error', 'The token procedure returned a token this request did not issue'));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined || value === null || FORBIDDEN_MEMBERS.includes(key)) continue;
+    out[key] = value;
+  }
+  const corrected: string[] = [];
+
+  const tokenType = token.kind === 'access_token' ? 'Bearer' : 'N_A';
+  if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== tokenType.toLowerCase()) corrected.push('token_type');
+  out.token_type = tokenType;
+
+  const exp = typeof token.claims.exp === 'number' ? token.claims.exp : options.nowSeconds;
+  const expiresIn = Math.max(0, exp - options.nowSeconds);
+  if (typeof body.expires_in !== 'number' || Math.abs(body.expires_in - expiresIn) > 1) corrected.push('expires_in');
+  out.expires_in = expiresIn;
+
+  const scope = typeof token.claims.scope === 'string' ? token.claims.scope : undefined;
+  const returnedScope = Array.isArray(body.scope) ? body.scope.join(' ') : body.scope;
+  if (scope === undefined) {
+    if (returnedScope !== undefined && returnedScope !== null) corrected.push('scope');
+    delete out.scope;
+  } else {
+    if (returnedScope !== scope) corrected.push('scope');
+    out.scope = scope;
+  }
+
+  if (options.includeIssuedTokenType || body.issued_token_type !== undefined) {
+    const issuedType = TOKEN_TYPE_URI[token.kind];
+    if (body.issued_token_type !== issuedType) corrected.push('issued_token_type');
+    out.issued_token_type = issuedType;
+  }
+  if (FORBIDDEN_MEMBERS.some((m) => body[m] !== undefined)) corrected.push('refresh_token (removed)');
+  if (corrected.length > 0) {
+    options.warn('procedure response corrected to match the issued token', { corrected });
+  }
+  // Stable member order: the token first.
+  const { access_token: _a, issued_token_type, token_type, expires_in, scope: s, ...rest } = out;
+  const ordered: Record<string, unknown> = { access_token: accessToken };
+  if (issued_token_type !== undefined) ordered.issued_token_type = issued_token_type;
+  ordered.token_type = token_type;
+  ordered.expires_in = expires_in;
+  if (s !== undefined) ordered.scope = s;
+  return ok({ ...ordered, ...rest });
+}

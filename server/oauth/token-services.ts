@@ -1,0 +1,22 @@
+/** What grant handlers share: configuration, the procedure runner, issuance and token validation. */
+import type { ProcedureRef, LogLevel } from '../../sandbox/types.ts';
+import type { IssuancePolicy } from './issuance.ts';
+import type { ProcedureRunner } from './procedure-runner.ts';
+import type { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
+import type { Logger } from '../logging.ts';
+
+export interface TokenServicesConfig {
+  maxTargets: number;
+}
+
+export interface TokenServices {
+  config: TokenServicesConfig;
+  runner: ProcedureRunner;
+  validator: PresentedTokenValidator;
+  logger: Logger;
+  issuancePolicy(): IssuancePolicy;
+  /** The active version of a named procedure. */
+  lookupProcedure(id: string): ProcedureRef | undefined;
+  nowSeconds(): number;
+  onProcedureLog?: (level: LogLevel, message: string) => void;
+}
