@@ -28,7 +28,10 @@ export default tseslint.config(
       sourceType: 'script',
       globals: { logger: 'readonly', exceptionFactory: 'readonly', secondsUntil: 'readonly' },
     },
-    rules: { 'no-unused-vars': ['error', { varsIgnorePattern: '^result$' }] },
+    rules: {
+      'no-unused-vars': ['error', { varsIgnorePattern: '^result$' }],
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^result$' }],
+    },
   },
   {
     files: ['admin/web/**/*.js', 'admin/web/**/*.ts'],

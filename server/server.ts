@@ -53,7 +53,7 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger):
     );
   }
 
-  const engine = createProcedureEngine({ limits: config.sandbox });
+  const engine = createProcedureEngine({ limits: config.sandbox, logger });
   const runtime = await createRuntime({ config, store, logger, metrics: createMetrics(), engine });
   if (config.configFile) await applyConfigFile(runtime, config.configFile);
   runtime.cache.startPolling(1000);

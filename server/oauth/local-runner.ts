@@ -74,7 +74,9 @@ export function configureLocalRunner(limits: Partial<SandboxLimits>): void {
 }
 
 function engine(): ProcedureEngine {
-  const current = sharedEngine ?? createProcedureEngine(sharedLimits ? { limits: sharedLimits } : {});
+  // Failures reach the caller as diagnostics; the engine's own event log stays silent here.
+  const silent = { warn: () => undefined, error: () => undefined };
+  const current = sharedEngine ?? createProcedureEngine({ ...(sharedLimits ? { limits: sharedLimits } : {}), logger: silent });
   sharedEngine = current;
   return current;
 }

@@ -1,0 +1,27 @@
+/* exported result */ // Source: /work/shared/seeds/000_8f4835d4912cda78.txt (Curity, "Implementing Token Exchange"), copied verbatim.
+function result(context) {
+var tokenData = context.getPresentedSubjectToken();
+var presentedDelegation = context.getPresentedSubjectTokenDelegation();
+var requestedScope = context.request.getFormParameter('scope');
+if (!requestedScope) {
+throw exceptionFactory.badRequestException('invalid_request', 'Missing scope in a token exchange request');
+}
+var scopes = requestedScope.split(' ');
+var fullContext = context.getInitializedContext(
+context.subjectAttributes(),
+context.contextAttributes(),
+tokenData.get('aud'),
+scopes
+);
+var issuedAccessToken = fullContext
+.getDefaultAccessTokenJwtIssuer()
+.issue(tokenData, presentedDelegation);
+return {
+scope: tokenData.scope,
+claims: tokenData.claims,
+access_token: issuedAccessToken,
+token_type: 'bearer',
+expires_in: secondsUntil(tokenData.exp),
+issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+};
+}

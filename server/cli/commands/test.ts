@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { closeLocalRunner, runProcedureLocally } from '../../oauth/local-runner.ts';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from '../exit-codes.ts';
+import { runTests } from '../authoring/test-runner.ts';
+import { MATCHER_NAMES, TIME_TOLERANCE_SECONDS } from '../authoring/matchers.ts';
+
+const HELP_AFTER = `
+Test files are *.test.json or *.test.yaml next to the procedures. With no PATH, every test file
+under the current directory (recursively, skipping node_modules and dot-directories); a PATH may
+be a directory, a test file, or a procedure x.js (runs x.test.json / x.test.yaml).
+
+  {
+    "procedure": "./my-procedure.js",              relative to the test file
+    "flow": "oauth-token-oauth-token-exchange",    or oauth-token-client-credentials (default: exchange)
+    "defaults": { ...input },                      merged into every case's input
+    "cases": [{
+      "name": "downscopes to invoicing",
+      "input": { "client": {...}, "subjectClaims": {"sub": "alice", "exp": "<now+600>"},
+                 "actorClaims": {...}, "subjectToken": "JWT", "params": {"scope": "invoicing"},
+                 "now": 1767225600 },
+      "expect": { "status": 200, "error": "invalid_scope", "body": {"scope": "invoicing"},
+                  "token": {"claims": {"scope": "invoicing", "exp": "<now+300>", "act": "<absent>"},
+                            "header": {"typ": "at+jwt"}},
+                  "logs": [{"level": "warn", "message": "<contains:scope>"}],
+                  "diagnostic": {"reason": "runtime_error", "line": 4} }
+    }]
+  }
+
+body, token.claims and token.header name only the keys they check; nested objects and arrays
+must match exactly. Matchers: ${MATCHER_NAMES.join(' ')}
+(<now±N> and <approx:N> allow ±${TIME_TOLERANCE_SECONDS} s; <now> is the case's clock, "now" in the
+input or the wall clock). <absent> also accepts null. "token" is the first issued token (or the
+first of "kind"); "tokens" lists all of them in order.
+
+Prints ✓ or ✗ per case, a diff per failure, and finally "N passed, N failed".
+Exit codes: 0 all passed; 1 a case failed; 2 a test file or path could not be used.`;
+
+interface TestFlags {
+  filter?: string;
+}
+
+export function registerTestCommand(program: Command): void {
+  program
+    .command('test')
+    .description('Run procedure test cases (*.test.json / *.test.yaml) in the server sandbox')
+    .argument('[paths...]', 'test files, procedures or directories (default: the current directory)')
+    .option('-t, --filter <text>', 'only cases whose name contains text')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (paths: string[], flags: TestFlags) => {
+      try {
+        const summary = await runTests(paths, {
+          runLocally: runProcedureLocally,
+          write: (text) => process.stdout.write(text),
+          cwd: process.cwd(),
+          ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
+        });
+        const nothingRan = summary.passed + summary.failed === 0;
+        process.exitCode = summary.fileErrors > 0 || nothingRan ? EXIT_USAGE : summary.failed > 0 ? EXIT_REFUSED : EXIT_OK;
+      } finally {
+        await closeLocalRunner();
+      }
+    });
+}
