@@ -4,7 +4,6 @@
  * admin page.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Runtime } from './runtime/runtime.ts';
 import { rawBody } from './http/raw-body.ts';
@@ -13,7 +12,7 @@ import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
 import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
 import { createAdminRouter } from '../admin/api/router.ts';
-import { adminWebRoot } from '../admin/web/serve.ts';
+import { adminWebRouter } from '../admin/web/serve.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -103,14 +102,7 @@ export function createApp(runtime: Runtime): express.Express {
   });
 
   app.use('/admin/api/v1', createAdminRouter(runtime));
-  const webRoot = adminWebRoot();
-  if (fs.existsSync(webRoot)) {
-    app.use('/admin', (_req, res, next) => {
-      res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      next();
-    }, express.static(webRoot, { index: 'index.html', redirect: true }));
-  }
+  app.use('/admin', adminWebRouter());
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', error_description: 'No such endpoint' });

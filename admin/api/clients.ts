@@ -3,8 +3,8 @@
  * write-only: it is stored hashed, and shown once only when the server generated it.
  */
 import { Router } from 'express';
-import type { Runtime } from '../../server/runtime/runtime.ts';
-import type { ClientRecord } from '../../server/store/types.ts';
+import type { ClientRecord, Store } from '../../server/store/types.ts';
+import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
 import { validateClientBody, type ClientInput } from '../../server/schemas/validate.ts';
 import { actorOf, param, route, sendAdminError } from './http.ts';
@@ -17,12 +17,16 @@ export function publicClient(client: ClientRecord): Record<string, unknown> {
 
 export type ClientProblem = { status: number; field: string; message: string };
 
-/** Checks a client against the rest of the configuration: the procedures it names exist for their flow. */
-export function checkClientReferences(input: ClientInput, runtime: Runtime): ClientProblem | null {
+/**
+ * Checks a client against the rest of the configuration: each procedure it names exists, for the
+ * flow it is named for. Reads the store, not this instance's cache, which may lag another instance.
+ */
+export async function checkClientReferences(input: Pick<ClientInput, 'procedures'>, store: Store): Promise<ClientProblem | null> {
   for (const [flow, procedureId] of Object.entries(input.procedures ?? {})) {
-    const active = runtime.cache.snapshot.procedures.get(procedureId as string);
-    if (!active) return { status: 400, field: `/procedures/${flow}`, message: `procedure ${String(procedureId)} does not exist` };
-    if (active.flow !== flow) return { status: 400, field: `/procedures/${flow}`, message: `procedure ${String(procedureId)} is for flow ${active.flow}` };
+    const field = `/procedures/${flow}`;
+    const active = await store.getActiveProcedure(procedureId);
+    if (!active) return { status: 400, field, message: `procedure ${procedureId} does not exist` };
+    if (active.flow !== flow) return { status: 400, field, message: `procedure ${procedureId} is for flow ${active.flow}, not ${flow}` };
   }
   return null;
 }
@@ -65,7 +69,7 @@ export async function clientRecordFrom(
   return { record, generatedSecret };
 }
 
-export function clientRoutes(runtime: Runtime): Router {
+export function clientRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   const { store } = runtime;
 
@@ -90,13 +94,13 @@ export function clientRoutes(runtime: Runtime): Router {
     if (input.client_id !== clientId) {
       return sendAdminError(res, 400, 'invalid_request', 'client_id in the body differs from the one in the path', { field: '/client_id' });
     }
-    const reference = checkClientReferences(input, runtime);
+    const reference = await checkClientReferences(input, store);
     if (reference) return sendAdminError(res, reference.status, 'invalid_request', reference.message, { field: reference.field });
     const existing = await store.getClient(clientId);
     const built = await clientRecordFrom(clientId, input, existing);
     if ('status' in built) return sendAdminError(res, built.status, 'invalid_request', built.message, { field: built.field });
     const { created } = await store.putClient(built.record, actorOf(res));
-    await runtime.configChanged();
+    await committed();
     const body: Record<string, unknown> = publicClient(built.record);
     if (built.generatedSecret) body.client_secret = built.generatedSecret;
     res.status(created ? 201 : 200).json(body);
@@ -112,14 +116,14 @@ export function clientRoutes(runtime: Runtime): Router {
     const record = { ...existing, client_secret_hash: await hashSecret(secret), updated_at: Math.floor(Date.now() / 1000) };
     await store.putClient(record, actorOf(res));
     runtime.authenticator.forgetVerifiedSecrets();
-    await runtime.configChanged();
+    await committed();
     res.json({ client_id: existing.client_id, client_secret: secret });
   }));
 
   router.delete('/:clientId', route(async (req, res) => {
     const deleted = await store.deleteClient(param(req, 'clientId'), actorOf(res));
     if (!deleted) return sendAdminError(res, 404, 'not_found', 'No such client');
-    await runtime.configChanged();
+    await committed();
     res.status(204).end();
   }));
 

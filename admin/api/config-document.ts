@@ -2,28 +2,39 @@
  * The configuration document: all clients (without secrets), procedures (active versions, with
  * source) and trusted issuers as one JSON value, so a configuration can live in git. Used by
  * `tokenproc export` / `import`, TOKENPROC_CONFIG at start, and GET/PUT /admin/api/v1/config.
- * Importing is idempotent: what is already as the document says is left untouched (no new
- * procedure version, no audit entry).
+ *
+ * Importing merges: what the document names is created or brought in line with it; what it does
+ * not name is left alone. It is idempotent: what already is as the document says is not written
+ * (no new procedure version, no audit entry). The whole document is checked (schema, compilation
+ * of every procedure, flows, references) before the first write, so a bad document changes nothing.
  */
 import fs from 'node:fs';
 import { Router } from 'express';
 import type { Runtime } from '../../server/runtime/runtime.ts';
-import type { ClientRecord, Store, TrustedIssuerRecord } from '../../server/store/types.ts';
+import type { ClientRecord, FlowId, Store, TrustedIssuerRecord } from '../../server/store/types.ts';
 import type { ProcedureEngine } from '../../sandbox/types.ts';
-import { validateConfigDocument, type ConfigDocument } from '../../server/schemas/validate.ts';
+import { validateConfigDocument, type ConfigDocument, type ConfigDocumentClient, type ConfigDocumentTrustedIssuer } from '../../server/schemas/validate.ts';
 import { clientRecordFrom, publicClient } from './clients.ts';
 import { trustedIssuerRecordFrom } from './trusted-issuers.ts';
 import { sha256Hex } from './procedures.ts';
 import { actorOf, route, sendAdminError } from './http.ts';
+import type { AdminContext } from './context.ts';
+
+export interface ImportCounts {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
 
 export interface ImportSummary {
-  procedures: { created: string[]; updated: string[]; unchanged: string[] };
-  trusted_issuers: { created: string[]; updated: string[]; unchanged: string[] };
-  clients: { created: string[]; updated: string[]; unchanged: string[] };
-  /** Secrets generated for new secret-based clients: shown once. */
+  procedures: ImportCounts;
+  trusted_issuers: ImportCounts;
+  clients: ImportCounts;
+  /** Secrets generated for secret-based clients that had none: shown once, never stored in clear. */
   generated_secrets: Record<string, string>;
 }
 
+/** A document that cannot be imported; `field` is a JSON Pointer into it. Nothing was written. */
 export class ConfigImportError extends Error {
   readonly field: string;
   constructor(message: string, field: string) {
@@ -33,118 +44,174 @@ export class ConfigImportError extends Error {
   }
 }
 
+/** JSON with object keys sorted at every depth and undefined members dropped: equal values, equal text. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+    return sorted;
+  });
+}
+
+function documentClient(client: ClientRecord): ConfigDocumentClient {
+  const { created_at: _c, updated_at: _u, has_secret: _h, ...rest } = publicClient(client);
+  return rest as unknown as ConfigDocumentClient;
+}
+
+function documentTrustedIssuer(issuer: TrustedIssuerRecord): ConfigDocumentTrustedIssuer {
+  const { created_at: _c, updated_at: _u, ...rest } = issuer;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) if (value !== null && value !== undefined) out[key] = value;
+  return out as unknown as ConfigDocumentTrustedIssuer;
+}
+
+/** The whole configuration, ordered by id, so that exports of equal configurations are equal text. */
 export async function exportConfig(store: Store): Promise<ConfigDocument> {
-  const procedures = [];
+  const procedures: ConfigDocument['procedures'] = [];
   for (const summary of await store.listProcedures()) {
     const active = await store.getActiveProcedure(summary.id);
     if (active) procedures.push({ id: active.id, flow: active.flow, source: active.source });
   }
-  const strip = (c: ClientRecord) => {
-    const { created_at: _c, updated_at: _u, has_secret: _h, ...rest } = publicClient(c);
-    return rest;
-  };
-  const issuers = (await store.listTrustedIssuers()).map(({ created_at: _c, updated_at: _u, ...rest }) => {
-    const out: Record<string, unknown> = { ...rest };
-    for (const key of Object.keys(out)) if (out[key] === null) delete out[key];
-    return out;
-  });
   return {
     version: 1,
-    clients: (await store.listClients()).map(strip),
+    clients: (await store.listClients()).map(documentClient),
     procedures,
-    trusted_issuers: issuers,
-  } as unknown as ConfigDocument;
+    trusted_issuers: (await store.listTrustedIssuers()).map(documentTrustedIssuer),
+  };
 }
 
-function comparableClient(c: ClientRecord): string {
-  const { created_at: _c, updated_at: _u, client_secret_hash: _h, ...rest } = c;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+function comparableClient(client: ClientRecord): string {
+  const { created_at: _c, updated_at: _u, client_secret_hash: _h, ...rest } = client;
+  return canonicalJson(rest);
 }
 
-function comparableIssuer(t: TrustedIssuerRecord): string {
-  const { created_at: _c, updated_at: _u, ...rest } = t;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+function comparableIssuer(issuer: TrustedIssuerRecord): string {
+  return canonicalJson(documentTrustedIssuer(issuer));
 }
+
+type Planned<T> = { kind: 'created' | 'updated'; id: string; write: T } | { kind: 'unchanged'; id: string };
 
 export async function importConfig(deps: { store: Store; engine: ProcedureEngine }, document: unknown, actor: string): Promise<ImportSummary> {
   const validated = validateConfigDocument(document);
-  if (!validated.ok) throw new ConfigImportError(validated.error.message, validated.error.field);
+  if (!validated.ok) throw new ConfigImportError(`${validated.error.field || 'the document'} ${validated.error.message}`, validated.error.field);
   const doc = validated.value;
   const { store, engine } = deps;
+
+  // Plan: check everything, write nothing.
+  const procedureFlows = new Map<string, FlowId>();
+  for (const summary of await store.listProcedures()) procedureFlows.set(summary.id, summary.flow);
+  const procedurePlan: Array<Planned<{ id: string; flow: FlowId; source: string; sha256: string }>> = [];
+  for (const [index, p] of doc.procedures.entries()) {
+    const compiled = await engine.compile(p.source, `${p.id}.js`);
+    if (!compiled.ok) {
+      const d = compiled.diagnostics[0];
+      throw new ConfigImportError(`procedure ${p.id} does not compile${d ? ` (${p.id}.js:${d.line}:${d.column}: ${d.message})` : ''}`, `/procedures/${index}/source`);
+    }
+    const active = await store.getActiveProcedure(p.id);
+    if (active && active.flow !== p.flow) {
+      throw new ConfigImportError(`procedure ${p.id} exists for flow ${active.flow}; delete it to reuse the id for ${p.flow}`, `/procedures/${index}/flow`);
+    }
+    procedureFlows.set(p.id, p.flow);
+    const sha256 = sha256Hex(p.source);
+    procedurePlan.push(
+      active?.sha256 === sha256 ? { kind: 'unchanged', id: p.id } : { kind: active ? 'updated' : 'created', id: p.id, write: { id: p.id, flow: p.flow, source: p.source, sha256 } },
+    );
+  }
+
+  const issuerPlan: Array<Planned<TrustedIssuerRecord>> = [];
+  for (const t of doc.trusted_issuers) {
+    const existing = await store.getTrustedIssuer(t.id);
+    const record = trustedIssuerRecordFrom(t.id, t, existing);
+    issuerPlan.push(
+      existing && comparableIssuer(existing) === comparableIssuer(record) ? { kind: 'unchanged', id: t.id } : { kind: existing ? 'updated' : 'created', id: t.id, write: record },
+    );
+  }
+
+  const clientPlan: Array<Planned<{ record: ClientRecord; generatedSecret: string | null }>> = [];
+  for (const [index, c] of doc.clients.entries()) {
+    for (const [flow, procedureId] of Object.entries(c.procedures)) {
+      const procedureFlow = procedureFlows.get(procedureId);
+      if (procedureFlow !== flow) {
+        const problem = procedureFlow ? `is for flow ${procedureFlow}` : 'is neither in the document nor stored';
+        throw new ConfigImportError(`client ${c.client_id} names procedure ${procedureId} for ${flow}, which ${problem}`, `/clients/${index}/procedures/${flow}`);
+      }
+    }
+    const existing = await store.getClient(c.client_id);
+    const built = await clientRecordFrom(c.client_id, c, existing);
+    if ('status' in built) throw new ConfigImportError(`client ${c.client_id}: ${built.message}`, `/clients/${index}${built.field}`);
+    clientPlan.push(
+      existing && comparableClient(existing) === comparableClient(built.record)
+        ? { kind: 'unchanged', id: c.client_id }
+        : { kind: existing ? 'updated' : 'created', id: c.client_id, write: built },
+    );
+  }
+
+  // Write: procedures first, so that clients never name a procedure that is not there yet.
   const summary: ImportSummary = {
     procedures: { created: [], updated: [], unchanged: [] },
     trusted_issuers: { created: [], updated: [], unchanged: [] },
     clients: { created: [], updated: [], unchanged: [] },
     generated_secrets: {},
   };
-
-  for (const [index, p] of doc.procedures.entries()) {
-    const compiled = await engine.compile(p.source, `${p.id}.js`);
-    if (!compiled.ok) {
-      const d = compiled.diagnostics[0];
-      throw new ConfigImportError(`procedure ${p.id} does not compile${d ? ` (${d.line}:${d.column}: ${d.message})` : ''}`, `/procedures/${index}/source`);
-    }
-    const sha256 = sha256Hex(p.source);
-    const active = await store.getActiveProcedure(p.id);
-    if (active && active.sha256 === sha256 && active.flow === p.flow) {
-      summary.procedures.unchanged.push(p.id);
-      continue;
-    }
-    await store.putProcedureVersion({ id: p.id, flow: p.flow, source: p.source, sha256 }, actor);
-    (active ? summary.procedures.updated : summary.procedures.created).push(p.id);
+  for (const step of procedurePlan) {
+    if (step.kind !== 'unchanged') await store.putProcedureVersion(step.write, actor);
+    summary.procedures[step.kind].push(step.id);
   }
-
-  for (const t of doc.trusted_issuers) {
-    const existing = await store.getTrustedIssuer(t.id);
-    const record = trustedIssuerRecordFrom(t.id, t, existing);
-    if (existing && comparableIssuer(existing) === comparableIssuer(record)) {
-      summary.trusted_issuers.unchanged.push(t.id);
-      continue;
-    }
-    await store.putTrustedIssuer(record, actor);
-    (existing ? summary.trusted_issuers.updated : summary.trusted_issuers.created).push(t.id);
+  for (const step of issuerPlan) {
+    if (step.kind !== 'unchanged') await store.putTrustedIssuer(step.write, actor);
+    summary.trusted_issuers[step.kind].push(step.id);
   }
-
-  for (const [index, c] of doc.clients.entries()) {
-    for (const [flow, procedureId] of Object.entries(c.procedures ?? {})) {
-      const active = await store.getActiveProcedure(String(procedureId));
-      if (!active || active.flow !== flow) {
-        throw new ConfigImportError(`client ${c.client_id} names procedure ${String(procedureId)}, which does not exist for flow ${flow}`, `/clients/${index}/procedures/${flow}`);
-      }
+  for (const step of clientPlan) {
+    if (step.kind !== 'unchanged') {
+      await store.putClient(step.write.record, actor);
+      if (step.write.generatedSecret) summary.generated_secrets[step.id] = step.write.generatedSecret;
     }
-    const existing = await store.getClient(c.client_id);
-    const built = await clientRecordFrom(c.client_id, c, existing);
-    if ('status' in built) throw new ConfigImportError(built.message, `/clients/${index}${built.field}`);
-    if (existing && comparableClient(existing) === comparableClient(built.record)) {
-      summary.clients.unchanged.push(c.client_id);
-      continue;
-    }
-    await store.putClient(built.record, actor);
-    (existing ? summary.clients.updated : summary.clients.created).push(c.client_id);
-    if (built.generatedSecret) summary.generated_secrets[c.client_id] = built.generatedSecret;
+    summary.clients[step.kind].push(step.id);
   }
   return summary;
 }
 
-/** TOKENPROC_CONFIG / serve --config: apply a document at start. */
-export async function applyConfigFile(runtime: Runtime, file: string): Promise<void> {
-  let document: unknown;
+/** Reads and parses a document file; a missing file or bad JSON is a ConfigImportError naming it. */
+export function readConfigDocumentFile(file: string): unknown {
+  let text: string;
   try {
-    document = JSON.parse(fs.readFileSync(file, 'utf8'));
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the configuration document ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigImportError(`cannot read ${file}${code ? ` (${code})` : ''}`, '');
   }
-  const summary = await importConfig(runtime, document, 'config');
-  await runtime.configChanged();
-  const { generated_secrets, ...counts } = summary;
-  runtime.logger.info('configuration document applied', { file, ...counts, clients_with_generated_secret: Object.keys(generated_secrets) });
-  if (Object.keys(generated_secrets).length > 0) {
-    // Shown once, like the admin key: the operator must capture them now.
-    process.stdout.write(`${JSON.stringify({ level: 'warn', message: 'Generated client secrets; shown only this once', generated_client_secrets: generated_secrets })}\n`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigImportError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, '');
   }
 }
 
-export function configDocumentRoutes(runtime: Runtime): Router {
+/** Counts for a log line or a CLI summary: ids per outcome, and which clients got a generated secret (not the secret). */
+export function importSummaryForLog(summary: ImportSummary): Record<string, unknown> {
+  const { generated_secrets, ...counts } = summary;
+  return { ...counts, clients_with_generated_secret: Object.keys(generated_secrets) };
+}
+
+/** TOKENPROC_CONFIG / serve --config: apply a document at start. */
+export async function applyConfigFile(runtime: Runtime, file: string): Promise<void> {
+  let summary: ImportSummary;
+  try {
+    summary = await importConfig(runtime, readConfigDocumentFile(file), 'config');
+  } catch (err) {
+    if (err instanceof ConfigImportError) throw new Error(`configuration document ${file}: ${err.message}${err.field ? ` (at ${err.field})` : ''}`);
+    throw err;
+  }
+  await runtime.configChanged();
+  runtime.logger.info('configuration document applied', { file, ...importSummaryForLog(summary) });
+  if (Object.keys(summary.generated_secrets).length > 0) {
+    // Shown once, like the admin key, deliberately outside the masking logger: the operator must capture them now.
+    process.stdout.write(`${JSON.stringify({ level: 'warn', message: 'Generated client secrets; shown only this once', generated_client_secrets: summary.generated_secrets })}\n`);
+  }
+}
+
+export function configDocumentRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   router.get('/', route(async (_req, res) => {
     res.json(await exportConfig(runtime.store));
@@ -152,7 +219,7 @@ export function configDocumentRoutes(runtime: Runtime): Router {
   router.put('/', route(async (req, res) => {
     try {
       const summary = await importConfig(runtime, req.body, actorOf(res));
-      await runtime.configChanged();
+      await committed();
       res.json(summary);
     } catch (err) {
       if (err instanceof ConfigImportError) return sendAdminError(res, 400, 'invalid_request', err.message, { field: err.field });

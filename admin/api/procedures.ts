@@ -5,13 +5,13 @@
  */
 import crypto from 'node:crypto';
 import { Router } from 'express';
-import type { Runtime } from '../../server/runtime/runtime.ts';
 import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody } from '../../server/schemas/validate.ts';
 import { validateDryRunBody } from './dry-run-body.ts';
 import { runProcedureLocally } from '../../server/oauth/local-runner.ts';
-import { actorOf, param, route, sendAdminError } from './http.ts';
+import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
+import type { AdminContext } from './context.ts';
 
 export function versionSummary(v: ProcedureVersion): { id: string; version: number; sha256: string; flow: FlowId } {
   return { id: v.id, version: v.version, sha256: v.sha256, flow: v.flow };
@@ -21,7 +21,7 @@ export function sha256Hex(source: string): string {
   return crypto.createHash('sha256').update(source).digest('hex');
 }
 
-export function procedureRoutes(runtime: Runtime): Router {
+export function procedureRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   const { store, engine } = runtime;
 
@@ -51,9 +51,7 @@ export function procedureRoutes(runtime: Runtime): Router {
 
   router.put('/:id', route(async (req, res) => {
     const id = param(req, 'id');
-    if (!/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
-      return sendAdminError(res, 400, 'invalid_request', 'A procedure id is 1 to 128 letters, digits, dots, dashes or underscores', { field: 'id' });
-    }
+    if (refuseInvalidId(res, id, 'procedure')) return;
     const validated = validateProcedureUploadBody(req.body);
     if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
     const { flow, source } = validated.value;
@@ -64,7 +62,7 @@ export function procedureRoutes(runtime: Runtime): Router {
     }
     try {
       const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res));
-      await runtime.configChanged();
+      await committed();
       res.status(version.version === 1 ? 201 : 200).json(versionSummary(version));
     } catch (err) {
       if (isStoreConflictError(err)) return sendAdminError(res, 409, err.code, err.message);
@@ -77,7 +75,7 @@ export function procedureRoutes(runtime: Runtime): Router {
     if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
     const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res));
     if (!version) return sendAdminError(res, 404, 'not_found', 'No such procedure version');
-    await runtime.configChanged();
+    await committed();
     res.json(versionSummary(version));
   }));
 
@@ -86,10 +84,16 @@ export function procedureRoutes(runtime: Runtime): Router {
     const validated = validateDryRunBody(req.body);
     if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
     const body = validated.value;
+    if (body.source !== undefined && body.version !== undefined) {
+      return sendAdminError(res, 400, 'invalid_request', 'Give either source (an unsaved script) or version (a stored one), not both', { field: '/version' });
+    }
     let stored: ProcedureVersion | null = null;
     if (body.source === undefined) {
       stored = body.version !== undefined ? await store.getProcedureVersion(id, body.version) : await store.getActiveProcedure(id);
       if (!stored) return sendAdminError(res, 404, 'not_found', 'No such procedure or version');
+      if (body.flow !== undefined && body.flow !== stored.flow) {
+        return sendAdminError(res, 400, 'invalid_request', `procedure ${id} is for flow ${stored.flow}`, { field: '/flow' });
+      }
     }
     const flow = body.flow ?? stored?.flow ?? 'oauth-token-oauth-token-exchange';
     const source = body.source ?? stored?.source ?? '';
@@ -135,7 +139,7 @@ export function procedureRoutes(runtime: Runtime): Router {
       throw err;
     }
     engine.evict(id);
-    await runtime.configChanged();
+    await committed();
     res.status(204).end();
   }));
 

@@ -10,10 +10,15 @@ import { trustedIssuerRoutes } from './trusted-issuers.ts';
 import { procedureRoutes } from './procedures.ts';
 import { configDocumentRoutes } from './config-document.ts';
 import { route, sendAdminError, param } from './http.ts';
+import { createAdminContext } from './context.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
+import { configureLocalRunner } from '../../server/oauth/local-runner.ts';
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
+  const context = createAdminContext(runtime);
+  // Dry-runs get the same sandbox limits as the token endpoint.
+  configureLocalRunner(runtime.config.sandbox);
   router.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
@@ -31,17 +36,19 @@ export function createAdminRouter(runtime: Runtime): Router {
 
   router.use(route(adminAuthentication(runtime.store)));
   router.use((req, res, next) => {
-    if ((req.method === 'PUT' || req.method === 'POST') && req.headers['content-length'] !== '0' && !req.is('application/json')) {
+    // An empty body needs no type (POST .../rotate-secret takes none); req.is is null without any body.
+    const empty = req.headers['content-length'] === '0';
+    if ((req.method === 'PUT' || req.method === 'POST') && !empty && req.is('application/json') === false) {
       return sendAdminError(res, 415, 'invalid_request', 'The admin API takes application/json bodies');
     }
     next();
   });
   router.use(express.json({ limit: '1mb', strict: true }));
 
-  router.use('/clients', clientRoutes(runtime));
-  router.use('/trusted-issuers', trustedIssuerRoutes(runtime));
-  router.use('/procedures', procedureRoutes(runtime));
-  router.use('/config', configDocumentRoutes(runtime));
+  router.use('/clients', clientRoutes(context));
+  router.use('/trusted-issuers', trustedIssuerRoutes(context));
+  router.use('/procedures', procedureRoutes(context));
+  router.use('/config', configDocumentRoutes(context));
 
   router.get('/audit', route(async (req, res) => {
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
@@ -53,7 +60,8 @@ export function createAdminRouter(runtime: Runtime): Router {
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
     if (status >= 400 && status < 500) {
-      return sendAdminError(res, status, 'invalid_request', status === 413 ? 'The body is too large' : 'The body is not valid JSON');
+      const description = status === 413 ? 'The body is too large' : status === 415 ? 'The body must be UTF-8 JSON' : 'The body is not valid JSON';
+      return sendAdminError(res, status, 'invalid_request', description);
     }
     runtime.logger.error('admin API error', { detail: err instanceof Error ? err.message : String(err) });
     sendAdminError(res, 500, 'server_error', 'Internal error');

@@ -1,9 +1,9 @@
 /** /admin/api/v1/trusted-issuers: foreign issuers whose JWTs are accepted as subject or actor tokens. */
 import { Router } from 'express';
-import type { Runtime } from '../../server/runtime/runtime.ts';
 import type { TrustedIssuerRecord } from '../../server/store/types.ts';
 import { validateTrustedIssuerBody, type TrustedIssuerInput } from '../../server/schemas/validate.ts';
-import { actorOf, param, route, sendAdminError } from './http.ts';
+import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
+import type { AdminContext } from './context.ts';
 
 export function trustedIssuerRecordFrom(id: string, input: TrustedIssuerInput, existing: TrustedIssuerRecord | null): TrustedIssuerRecord {
   const now = Math.floor(Date.now() / 1000);
@@ -19,7 +19,7 @@ export function trustedIssuerRecordFrom(id: string, input: TrustedIssuerInput, e
   };
 }
 
-export function trustedIssuerRoutes(runtime: Runtime): Router {
+export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   const { store } = runtime;
 
@@ -35,18 +35,22 @@ export function trustedIssuerRoutes(runtime: Runtime): Router {
 
   router.put('/:id', route(async (req, res) => {
     const id = param(req, 'id');
+    if (refuseInvalidId(res, id, 'trusted issuer')) return;
     const validated = validateTrustedIssuerBody(req.body);
     if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (validated.value.id !== undefined && validated.value.id !== id) {
+      return sendAdminError(res, 400, 'invalid_request', 'id in the body differs from the one in the path', { field: '/id' });
+    }
     const existing = await store.getTrustedIssuer(id);
     const record = trustedIssuerRecordFrom(id, validated.value, existing);
     const { created } = await store.putTrustedIssuer(record, actorOf(res));
-    await runtime.configChanged();
+    await committed();
     res.status(created ? 201 : 200).json(record);
   }));
 
   router.delete('/:id', route(async (req, res) => {
     if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res)))) return sendAdminError(res, 404, 'not_found', 'No such trusted issuer');
-    await runtime.configChanged();
+    await committed();
     res.status(204).end();
   }));
 
