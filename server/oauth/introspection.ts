@@ -55,7 +55,9 @@ export class IntrospectionEndpoint {
       });
       const typ = String(protectedHeader.typ ?? '').toLowerCase();
       const tokenType = typ === 'at+jwt' || typ === 'application/at+jwt' ? 'Bearer' : 'N_A';
-      return { active: true, ...payload, token_type: tokenType };
+      // A claim named `active` (procedures may carry subject claims over) never overrides the answer.
+      const { active: _claimedActive, token_type: _claimedType, ...claims } = payload;
+      return { active: true, ...claims, token_type: tokenType };
     } catch {
       return { active: false };
     }

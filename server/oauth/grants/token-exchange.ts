@@ -84,8 +84,9 @@ export class TokenExchangeGrant implements GrantHandler {
   async handle(request: GrantRequest): Promise<GrantOutcome> {
     const { client } = request;
     const outcome = await this.exchange(request);
-    const claimsOf = (i: number) => outcome.issued[i]?.claims;
-    const issuedClaims = claimsOf(0);
+    // Granted is what the response carries: a procedure may issue several tokens, or issue and then fail.
+    const response = outcome.response;
+    const issuedClaims = response.ok ? outcome.issued.find((t) => t.token === response.value.access_token)?.claims : undefined;
     // One structured line per exchange: who, for whom, what was asked and granted; never a token.
     this.services.logger.info('token exchange', {
       event: 'token_exchange',
@@ -97,7 +98,7 @@ export class TokenExchangeGrant implements GrantHandler {
       actor: outcome.actorSub,
       granted_scope: issuedClaims?.scope ?? null,
       granted_audience: issuedClaims?.aud ?? null,
-      outcome: outcome.response.ok ? 'issued' : outcome.response.error.error,
+      outcome: response.ok ? 'issued' : response.error.error,
     });
     return outcome;
   }
