@@ -8,7 +8,9 @@
  *   subject's existing `act` nested inside it; the subject's `may_act` must name the actor; the chain
  *   is at most 5 deep and no actor appears in it twice.
  * - Scope: the requested scopes, each within (subject's scopes ∩ client's scopes); without a request,
- *   that whole intersection. An empty result is `invalid_scope`.
+ *   that whole intersection. A subject token with no `scope` claim at all (an ID token, a JWT from
+ *   an identity provider) does not narrow it: then only the client's scopes count, as in Janssen's
+ *   ID-token exchange. An empty result is `invalid_scope`.
  * - Audience: the requested `audience`/`resource` values, else the client's audiences. The server
  *   refuses audiences outside the client's list (`invalid_target`).
  * - Lifetime: at most the subject token's (the server also caps it to the client's TTL).
@@ -31,7 +33,9 @@ function result(context) {
   // Who acts: delegation puts the actor on top of the chain; impersonation keeps the chain as it is.
   var act = actor ? delegationChain(subject, actor) : impersonationChain(subject, client.id);
 
-  var scopes = grantedScopes(context.getRequestedScopes(), words(subject.scope), words(client.scope));
+  var clientScopes = words(client.scope);
+  var subjectScopes = subject.scope === undefined || subject.scope === null ? clientScopes : words(subject.scope);
+  var scopes = grantedScopes(context.getRequestedScopes(), subjectScopes, clientScopes);
 
   var audiences = context.getRequestedAudiences();
   if (audiences.length === 0) {

@@ -3,10 +3,6 @@
  * sandbox, and turns its outcome into a checked response or an OAuth error. Shared by every grant
  * and by the local runner, so the CLI and the admin dry-run behave exactly as the token endpoint.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ClientRecord, FlowId } from '../store/types.ts';
 import type { ProcedureEngine, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from './errors.ts';
@@ -14,22 +10,7 @@ import type { IssuedToken, RequestIssuer } from './issuance.ts';
 import { finalizeTokenResponse } from './token-response.ts';
 import type { Logger } from '../logging.ts';
 import type { ServerMetrics } from '../metrics.ts';
-
-const DEFAULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'procedures', 'defaults');
-
-const builtInCache = new Map<FlowId, ProcedureRef>();
-
-/** The built-in default procedure of a flow: a plain procedure file in procedures/defaults/. */
-export function builtInProcedure(flow: FlowId): ProcedureRef {
-  let ref = builtInCache.get(flow);
-  if (!ref) {
-    const filename = path.join(DEFAULTS_DIR, `${flow}.js`);
-    const source = fs.readFileSync(filename, 'utf8');
-    ref = { id: `builtin:${flow}`, source, sha256: crypto.createHash('sha256').update(source).digest('hex'), filename: `${flow}.js` };
-    builtInCache.set(flow, ref);
-  }
-  return ref;
-}
+import { loadDefaultProcedure } from '../../sandbox/default-procedures.ts';
 
 export interface ProcedureDiagnostic {
   reason: string;
@@ -70,7 +51,7 @@ export class ProcedureRunner {
   /** The procedure a client runs for a flow; `lookup` resolves named procedures (active versions). */
   static procedureFor(client: ClientRecord, flow: FlowId, lookup: (id: string) => ProcedureRef | undefined): Result<ProcedureRef> {
     const id = client.procedures[flow];
-    if (id === undefined) return ok(builtInProcedure(flow));
+    if (id === undefined) return ok(loadDefaultProcedure(flow));
     const ref = lookup(id);
     if (!ref) return fail(oauthError('server_error', 'The client names a token procedure that does not exist'));
     return ok(ref);
@@ -93,13 +74,7 @@ export class ProcedureRunner {
       return { response: fail(error), issued: issuer.issued, diagnostic: null };
     }
     if (outcome.kind === 'failure') {
-      this.logger.error('token procedure failed', {
-        ...procLog,
-        reason: outcome.reason,
-        detail: outcome.message,
-        line: outcome.location?.line ?? null,
-        column: outcome.location?.column ?? null,
-      });
+      // The engine has logged the failure with the procedure id, line and column.
       return {
         response: fail(oauthError('server_error', 'The token procedure failed')),
         issued: issuer.issued,

@@ -1,0 +1,120 @@
+/**
+ * The procedure engine: runs admin-supplied token procedures in isolated-vm with Curity's API.
+ * The server, the CLI runner and the admin dry-run all go through `createProcedureEngine`.
+ */
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { compileProcedure } from './compile.ts';
+import { defaultSandboxEventLogger } from './event-logger.ts';
+import type { SandboxEventLogger } from './event-logger.ts';
+import { createCallState } from './host-bridge.ts';
+import { resolveSandboxLimits } from './limits.ts';
+import { IsolatePool } from './pool.ts';
+import { callProcedureIsolate } from './procedure-isolate.ts';
+import { assertSandboxRuntime } from './runtime.ts';
+import type { ProcedureEngine, ProcedureHost, ProcedureInput, ProcedureOutcome, ProcedureRef, RunOptions, SandboxLimits } from './types.ts';
+
+export { DEFAULT_SANDBOX_LIMITS } from './limits.ts';
+export { assertSandboxRuntime } from './runtime.ts';
+export type { SandboxEventLogger } from './event-logger.ts';
+
+const MAX_REMEMBERED_HASHES = 10_000;
+
+export interface ProcedureEngineOptions {
+  limits?: Partial<SandboxLimits>;
+  /** Engine events (limit breaches, host service failures); defaults to JSON lines on stdout. */
+  logger?: SandboxEventLogger;
+}
+
+/** What diagnostics call a procedure: the file's base name when known (never a host path), else its id. */
+export function procedureLabel(procedure: Pick<ProcedureRef, 'id' | 'filename'>): string {
+  if (procedure.filename) {
+    const name = basename(procedure.filename.replace(/\\/g, '/'));
+    if (name.length > 0) return name;
+  }
+  return procedure.id;
+}
+
+function presentedTokenValues(input: ProcedureInput): string[] {
+  const values: string[] = [];
+  if (input.subjectToken) values.push(input.subjectToken.value);
+  if (input.actorToken) values.push(input.actorToken.value);
+  return values;
+}
+
+export function createProcedureEngine(options: ProcedureEngineOptions = {}): ProcedureEngine {
+  assertSandboxRuntime();
+  const limits = resolveSandboxLimits(options.limits);
+  const events = options.logger ?? defaultSandboxEventLogger();
+  let closed = false;
+  const settings = { limits, events, isClosed: () => closed };
+  const pool = new IsolatePool(settings);
+  const hashes = new Map<string, { source: string; sha256: string }>();
+
+  /**
+   * Hashed here rather than trusting ProcedureRef.sha256, so a stale hash can never run old code;
+   * remembered per id so a hot procedure is compared (usually the same string), not rehashed.
+   */
+  function sourceHash(procedure: ProcedureRef): string {
+    const known = hashes.get(procedure.id);
+    if (known !== undefined && known.source === procedure.source) return known.sha256;
+    const sha256 = createHash('sha256').update(procedure.source).digest('hex');
+    if (hashes.size >= MAX_REMEMBERED_HASHES) hashes.clear();
+    hashes.set(procedure.id, { source: procedure.source, sha256 });
+    return sha256;
+  }
+
+  async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
+    if (closed) throw new Error('the procedure engine is closed');
+    const label = procedureLabel(procedure);
+    const sha256 = sourceHash(procedure);
+    const state = createCallState({
+      procedureId: procedure.id,
+      requestId: runOptions.requestId,
+      host,
+      log: runOptions.log,
+      limits,
+      events,
+      secrets: presentedTokenValues(input),
+    });
+    const lease = await pool.acquire({ procedureId: procedure.id, source: procedure.source, sha256, label, state });
+    let outcome: ProcedureOutcome;
+    if (lease.ok) {
+      let reusable = false;
+      try {
+        const result = await callProcedureIsolate(lease.procedureIsolate, JSON.stringify(input), state, label, settings);
+        outcome = result.outcome;
+        reusable = result.reusable;
+      } finally {
+        pool.release(lease.procedureIsolate, reusable);
+      }
+    } else {
+      outcome = lease.outcome;
+    }
+    if (outcome.kind === 'failure') {
+      events.warn('token procedure failed', {
+        procedure_id: procedure.id,
+        request_id: runOptions.requestId,
+        reason: outcome.reason,
+        detail: outcome.message,
+        line: outcome.location?.line ?? null,
+        column: outcome.location?.column ?? null,
+      });
+    }
+    return outcome;
+  }
+
+  return {
+    compile: (source, _filename) => compileProcedure(source, limits.memoryMb),
+    run,
+    evict: (procedureId) => {
+      hashes.delete(procedureId);
+      pool.evict(procedureId);
+    },
+    stats: () => pool.stats(),
+    close: async () => {
+      closed = true;
+      pool.close();
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * The host side of the three callbacks a procedure isolate may call. Each takes and returns
+ * strings; everything arriving from the isolate is untrusted and validated here, limits are counted
+ * here (the prelude's own counting is only a courtesy), and host exceptions never cross: the script
+ * sees a fixed failure instead.
+ */
+import { errorMessage } from './error-fields.ts';
+import { parseUntrustedObject } from './json-guard.ts';
+import { isOAuthErrorCode, sanitizeDescription } from '../server/oauth/errors.ts';
+import type { OAuthErrorCode } from '../server/oauth/errors.ts';
+import type {
+  HostFailure,
+  InitializeRequest,
+  InitializedContextData,
+  IssueRequest,
+  IssuerKind,
+  LogLevel,
+  ProcedureHost,
+  ProcedureLogSink,
+  SandboxLimits,
+} from './types.ts';
+import type { SandboxEventLogger } from './event-logger.ts';
+
+/** Largest JSON string a callback accepts from the isolate. */
+export const MAX_CALLBACK_PAYLOAD = 256 * 1024;
+const MAX_LIST_ITEMS = 1000;
+const MAX_LIST_ITEM_LENGTH = 2048;
+const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+/** Compact JWS/JWE-looking strings are never logged, whoever they belong to. */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?/g;
+
+/** What the host knows about the call an isolate is serving right now. */
+export interface CallState {
+  readonly procedureId: string;
+  readonly requestId: string;
+  readonly host: ProcedureHost;
+  readonly log: ProcedureLogSink;
+  readonly limits: SandboxLimits;
+  readonly events: SandboxEventLogger;
+  /** Token values that must never reach a log line (presented tokens, issued tokens). */
+  readonly secrets: string[];
+  issueCalls: number;
+  issueLimitExceeded: boolean;
+  logLines: number;
+}
+
+export function createCallState(fields: Omit<CallState, 'issueCalls' | 'issueLimitExceeded' | 'logLines'>): CallState {
+  return { ...fields, issueCalls: 0, issueLimitExceeded: false, logLines: 0 };
+}
+
+function failureJson(error: OAuthErrorCode, description: string): string {
+  return JSON.stringify({ error, description });
+}
+
+const NO_CALL = failureJson('server_error', 'no active call');
+const BAD_ARGUMENTS = failureJson('server_error', 'invalid arguments');
+const HOST_ERROR = failureJson('server_error', 'internal error');
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_LIST_ITEMS &&
+    value.every((item) => typeof item === 'string' && item.length > 0 && item.length <= MAX_LIST_ITEM_LENGTH)
+  );
+}
+
+function parsePayload(payload: unknown): Record<string, unknown> | null {
+  if (typeof payload !== 'string' || payload.length > MAX_CALLBACK_PAYLOAD) return null;
+  return parseUntrustedObject(payload);
+}
+
+function isHostFailure(value: unknown): value is HostFailure {
+  return isPlainRecord(value) && typeof value['error'] === 'string' && !('contextId' in value) && !('token' in value);
+}
+
+/** A host failure as the script sees it: only registered codes, sanitised descriptions. */
+function hostFailureJson(failure: HostFailure): string {
+  const error = isOAuthErrorCode(failure.error) ? failure.error : 'server_error';
+  return failureJson(error, sanitizeDescription(String(failure.description)));
+}
+
+function reportHostException(state: CallState, operation: string, error: unknown): void {
+  state.events.error('procedure host service failed', {
+    procedure_id: state.procedureId,
+    request_id: state.requestId,
+    operation,
+    error: errorMessage(error),
+  });
+}
+
+function isInitializedContextData(value: unknown): value is InitializedContextData {
+  return (
+    isPlainRecord(value) &&
+    Number.isSafeInteger(value['contextId']) &&
+    isStringList(value['audiences']) &&
+    isStringList(value['scopes']) &&
+    isPlainRecord(value['defaultAccessTokenData']) &&
+    isPlainRecord(value['defaultDelegationData'])
+  );
+}
+
+/** `getInitializedContext(...)`: validates the request, asks the host, answers `{initialized}` or a failure. */
+export function handleInitialize(state: CallState | null, payload: unknown): string {
+  if (state === null) return NO_CALL;
+  const request = parsePayload(payload);
+  if (
+    request === null ||
+    !isStringList(request['audiences']) ||
+    !isStringList(request['scopes']) ||
+    !isPlainRecord(request['subjectAttributes']) ||
+    !isPlainRecord(request['contextAttributes'])
+  ) {
+    return BAD_ARGUMENTS;
+  }
+  const initializeRequest: InitializeRequest = {
+    audiences: request['audiences'],
+    scopes: request['scopes'],
+    subjectAttributes: request['subjectAttributes'],
+    contextAttributes: request['contextAttributes'],
+  };
+  try {
+    const answer = state.host.initialize(initializeRequest);
+    if (isHostFailure(answer)) return hostFailureJson(answer);
+    if (!isInitializedContextData(answer)) {
+      reportHostException(state, 'initialize', new Error('host returned an invalid initialized context'));
+      return HOST_ERROR;
+    }
+    return JSON.stringify({ initialized: answer });
+  } catch (error) {
+    reportHostException(state, 'initialize', error);
+    return HOST_ERROR;
+  }
+}
+
+/** `issuer.issue(data, delegation)`: counts against maxIssueCalls, validates, signs on the host. */
+export function handleIssue(state: CallState | null, payload: unknown): string {
+  if (state === null) return NO_CALL;
+  state.issueCalls += 1;
+  if (state.issueCalls > state.limits.maxIssueCalls) {
+    state.issueLimitExceeded = true;
+    return failureJson('server_error', 'token issue limit reached');
+  }
+  const request = parsePayload(payload);
+  if (request === null) return BAD_ARGUMENTS;
+  const kind = request['kind'];
+  const contextId = request['contextId'];
+  const data = request['data'];
+  const delegation = request['delegation'];
+  if (
+    typeof kind !== 'string' ||
+    !(ISSUER_KINDS as readonly string[]).includes(kind) ||
+    typeof contextId !== 'number' ||
+    !Number.isSafeInteger(contextId) ||
+    !isPlainRecord(data) ||
+    !(delegation === null || isPlainRecord(delegation))
+  ) {
+    return BAD_ARGUMENTS;
+  }
+  const issueRequest: IssueRequest = { kind: kind as IssuerKind, contextId, data, delegation };
+  try {
+    const answer = state.host.issue(issueRequest);
+    if (isHostFailure(answer)) return hostFailureJson(answer);
+    if (!isPlainRecord(answer) || typeof answer['token'] !== 'string') {
+      reportHostException(state, 'issue', new Error('host returned no token'));
+      return HOST_ERROR;
+    }
+    state.secrets.push(answer['token']);
+    return JSON.stringify({ token: answer['token'] });
+  } catch (error) {
+    reportHostException(state, 'issue', error);
+    return HOST_ERROR;
+  }
+}
+
+/** Removes token values from a log line. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 8 && result.includes(secret)) result = result.split(secret).join('[redacted]');
+  }
+  return result.replace(JWT_PATTERN, '[redacted]');
+}
+
+/** `logger.*(...)`: at most maxLogLinesPerCall lines, each truncated and redacted; one notice when lines are dropped. */
+export function handleLog(state: CallState | null, level: unknown, message: unknown): void {
+  if (state === null) return;
+  state.logLines += 1;
+  const { maxLogLinesPerCall, maxLogLineLength } = state.limits;
+  try {
+    if (state.logLines === maxLogLinesPerCall + 1) {
+      state.log('warn', `log limit of ${maxLogLinesPerCall} lines per call reached; further lines are dropped`);
+    }
+    if (state.logLines > maxLogLinesPerCall) return;
+    const logLevel: LogLevel = (LOG_LEVELS as readonly unknown[]).includes(level) ? (level as LogLevel) : 'info';
+    const text = (typeof message === 'string' ? message : String(message)).slice(0, MAX_CALLBACK_PAYLOAD);
+    // Redact before truncating so a cut cannot leave half a token that no longer matches.
+    const redacted = redactSecrets(text, state.secrets);
+    state.log(logLevel, redacted.length > maxLogLineLength ? `${redacted.slice(0, maxLogLineLength)}...` : redacted);
+  } catch (error) {
+    reportHostException(state, 'log', error);
+  }
+}

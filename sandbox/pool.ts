@@ -1,0 +1,183 @@
+/**
+ * Warm isolates, keyed by procedure id and source hash. A procedure never shares an isolate with
+ * another procedure; each has at most `maxIsolatesPerProcedure` isolates (one call each at a time,
+ * further calls wait in FIFO order). An isolate is rebuilt after a timeout or memory disposal, after
+ * `maxCallsPerIsolate` calls, or when the procedure's source changes; idle ones are evicted.
+ */
+import { createProcedureIsolate, disposeProcedureIsolate } from './procedure-isolate.ts';
+import type { IsolateSettings, ProcedureIsolate } from './procedure-isolate.ts';
+import type { CallState } from './host-bridge.ts';
+import { failure } from './outcome.ts';
+import type { Failure } from './outcome.ts';
+
+interface ProcedureSlot {
+  readonly id: string;
+  sha256: string;
+  readonly isolates: Set<ProcedureIsolate>;
+  /** Isolates being built for this slot. */
+  creating: number;
+  readonly waiters: Array<() => void>;
+}
+
+export type Lease = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: false; outcome: Failure };
+
+export interface AcquireRequest {
+  procedureId: string;
+  source: string;
+  sha256: string;
+  label: string;
+  state: CallState;
+}
+
+export class IsolatePool {
+  readonly #settings: IsolateSettings;
+  readonly #slots = new Map<string, ProcedureSlot>();
+  readonly #sweeper: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(settings: IsolateSettings) {
+    this.#settings = settings;
+    const { idleEvictMs } = settings.limits;
+    this.#sweeper = setInterval(() => this.sweep(Date.now()), Math.max(1000, Math.min(idleEvictMs, 60_000)));
+    this.#sweeper.unref();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async acquire(request: AcquireRequest): Promise<Lease> {
+    const { procedureId, sha256 } = request;
+    for (;;) {
+      if (this.#closed) return { ok: false, outcome: failure('runtime_error', request.label, 'the sandbox engine is closed') };
+      const slot = this.#slotFor(procedureId);
+      if (slot.sha256 !== sha256) {
+        // A new source: old isolates finish their current call and are then disposed.
+        for (const procedureIsolate of slot.isolates) this.#retire(slot, procedureIsolate);
+        slot.sha256 = sha256;
+      }
+      for (const procedureIsolate of slot.isolates) {
+        if (!procedureIsolate.busy && !procedureIsolate.retired && procedureIsolate.sha256 === sha256) {
+          procedureIsolate.busy = true;
+          return { ok: true, procedureIsolate };
+        }
+      }
+      if (this.#liveCount(slot) + slot.creating < this.#settings.limits.maxIsolatesPerProcedure) {
+        slot.creating += 1;
+        let created;
+        try {
+          created = await createProcedureIsolate(procedureId, request.source, sha256, request.label, request.state, this.#settings);
+        } finally {
+          slot.creating -= 1;
+        }
+        if (!created.ok) {
+          this.#wakeOne(slot);
+          return created;
+        }
+        const procedureIsolate = created.procedureIsolate;
+        procedureIsolate.busy = true;
+        if (this.#closed || this.#slots.get(procedureId) !== slot || slot.sha256 !== sha256) procedureIsolate.retired = true;
+        slot.isolates.add(procedureIsolate);
+        return { ok: true, procedureIsolate };
+      }
+      await new Promise<void>((resolve) => slot.waiters.push(resolve));
+    }
+  }
+
+  /** Returns an isolate after a call; `reusable` false disposes it (timeout, memory, disposal). */
+  release(procedureIsolate: ProcedureIsolate, reusable: boolean): void {
+    procedureIsolate.busy = false;
+    procedureIsolate.lastUsedAt = Date.now();
+    const slot = this.#slots.get(procedureIsolate.procedureId);
+    const owned = slot !== undefined && slot.isolates.has(procedureIsolate);
+    if (
+      !reusable ||
+      !owned ||
+      this.#closed ||
+      procedureIsolate.retired ||
+      procedureIsolate.isolate.isDisposed ||
+      procedureIsolate.calls >= this.#settings.limits.maxCallsPerIsolate
+    ) {
+      if (slot !== undefined) slot.isolates.delete(procedureIsolate);
+      disposeProcedureIsolate(procedureIsolate);
+    }
+    if (slot !== undefined) this.#wakeOne(slot);
+  }
+
+  /** Drops a procedure's isolates: idle ones now, busy ones when their call ends. */
+  evict(procedureId: string): void {
+    const slot = this.#slots.get(procedureId);
+    if (slot === undefined) return;
+    for (const procedureIsolate of slot.isolates) this.#retire(slot, procedureIsolate);
+    this.#slots.delete(procedureId);
+    this.#wakeAll(slot);
+  }
+
+  /** Disposes isolates idle since before `now - idleEvictMs`. */
+  sweep(now: number): void {
+    for (const [id, slot] of this.#slots) {
+      for (const procedureIsolate of slot.isolates) {
+        if (!procedureIsolate.busy && now - procedureIsolate.lastUsedAt >= this.#settings.limits.idleEvictMs) {
+          this.#retire(slot, procedureIsolate);
+        }
+      }
+      if (slot.isolates.size === 0 && slot.creating === 0 && slot.waiters.length === 0) this.#slots.delete(id);
+    }
+  }
+
+  stats(): { isolates: number; procedures: number } {
+    let isolates = 0;
+    let procedures = 0;
+    for (const slot of this.#slots.values()) {
+      const live = this.#liveCount(slot);
+      isolates += live;
+      if (live > 0) procedures += 1;
+    }
+    return { isolates, procedures };
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    for (const slot of this.#slots.values()) {
+      for (const procedureIsolate of slot.isolates) {
+        procedureIsolate.retired = true;
+        disposeProcedureIsolate(procedureIsolate);
+      }
+      slot.isolates.clear();
+      this.#wakeAll(slot);
+    }
+    this.#slots.clear();
+  }
+
+  #slotFor(procedureId: string): ProcedureSlot {
+    let slot = this.#slots.get(procedureId);
+    if (slot === undefined) {
+      slot = { id: procedureId, sha256: '', isolates: new Set(), creating: 0, waiters: [] };
+      this.#slots.set(procedureId, slot);
+    }
+    return slot;
+  }
+
+  #liveCount(slot: ProcedureSlot): number {
+    let live = 0;
+    for (const procedureIsolate of slot.isolates) if (!procedureIsolate.isolate.isDisposed) live += 1;
+    return live;
+  }
+
+  #retire(slot: ProcedureSlot, procedureIsolate: ProcedureIsolate): void {
+    procedureIsolate.retired = true;
+    if (!procedureIsolate.busy) {
+      slot.isolates.delete(procedureIsolate);
+      disposeProcedureIsolate(procedureIsolate);
+    }
+  }
+
+  #wakeOne(slot: ProcedureSlot): void {
+    slot.waiters.shift()?.();
+  }
+
+  #wakeAll(slot: ProcedureSlot): void {
+    for (const wake of slot.waiters.splice(0)) wake();
+  }
+}
