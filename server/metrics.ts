@@ -6,6 +6,7 @@ export interface ServerMetrics {
   tokenRequests: client.Counter<'grant_type' | 'outcome'>;
   tokenLatency: client.Histogram<'grant_type'>;
   procedureRuns: client.Counter<'flow' | 'outcome'>;
+  procedureDuration: client.Histogram<'flow'>;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -30,5 +31,12 @@ export function createMetrics(): ServerMetrics {
     labelNames: ['flow', 'outcome'] as const,
     registers: [registry],
   });
-  return { registry, tokenRequests, tokenLatency, procedureRuns };
+  const procedureDuration = new client.Histogram({
+    name: 'tokenproc_procedure_duration_seconds',
+    help: 'Time spent running token procedures in the sandbox (including host calls such as signing)',
+    labelNames: ['flow'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  return { registry, tokenRequests, tokenLatency, procedureRuns, procedureDuration };
 }

@@ -60,6 +60,7 @@ export class ProcedureRunner {
   async run(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
     const { procedure, input, issuer, requestId } = request;
     const procLog = { procedure_id: procedure.id, request_id: requestId };
+    const started = process.hrtime.bigint();
     const outcome: ProcedureOutcome = await this.engine.run(procedure, input, issuer, {
       requestId,
       log: (level, message) => {
@@ -67,6 +68,7 @@ export class ProcedureRunner {
         request.onLog?.(level, message);
       },
     });
+    this.metrics?.procedureDuration.observe({ flow: input.flow }, Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics?.procedureRuns.inc({ flow: input.flow, outcome: outcome.kind === 'response' ? 'ok' : outcome.kind === 'oauth_error' ? outcome.error : outcome.reason });
 
     if (outcome.kind === 'oauth_error') {

@@ -315,6 +315,7 @@ describe('operations', () => {
     const metrics = await (await fetch(`${server.origin}/metrics`)).text();
     expect(metrics).toMatch(/tokenproc_token_requests_total\{grant_type="client_credentials",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/tokenproc_token_request_duration_seconds_bucket/);
+    expect(metrics).toMatch(/tokenproc_procedure_duration_seconds_count\{flow="oauth-token-client-credentials"\} [1-9]/);
   });
 
   it('never writes secrets, tokens or Authorization headers to the log', async () => {
