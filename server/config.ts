@@ -60,6 +60,19 @@ function parseInteger(name: string, raw: string | number | undefined, fallback: 
   return value;
 }
 
+const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** RFC 6749 §3.2: the token endpoint requires TLS; plain http is for loopback (development) only. */
+function requireTlsUnlessLoopback(issuer: string, allowHttp: boolean): void {
+  const url = new URL(issuer);
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.test(url.hostname) && !allowHttp) {
+    throw new ConfigError(
+      `issuer ${issuer} is plain http on a non-loopback host; use https (TLS is required by RFC 6749 §3.2), ` +
+        'or set TOKENPROC_ALLOW_HTTP_ISSUER=true for a closed test network',
+    );
+  }
+}
+
 function normalizeIssuer(raw: string): string {
   let url: URL;
   try {
@@ -83,10 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     wallTimeMs: parseInteger('TOKENPROC_SANDBOX_WALL_MS', env.TOKENPROC_SANDBOX_WALL_MS, DEFAULT_SANDBOX_LIMITS.wallTimeMs, 1, 120000),
     memoryMb: parseInteger('TOKENPROC_SANDBOX_MEMORY_MB', env.TOKENPROC_SANDBOX_MEMORY_MB, DEFAULT_SANDBOX_LIMITS.memoryMb, 8, 1024),
   };
+  const issuer = normalizeIssuer(issuerRaw);
+  requireTlsUnlessLoopback(issuer, env.TOKENPROC_ALLOW_HTTP_ISSUER === 'true');
   return {
     port,
     host,
-    issuer: normalizeIssuer(issuerRaw),
+    issuer,
     issuerFromPort: configuredIssuer === undefined,
     dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? './data'),
     databaseUrl: overrides.databaseUrl ?? env.TOKENPROC_DATABASE_URL ?? null,

@@ -7,8 +7,7 @@ import crypto from 'node:crypto';
 import { Router } from 'express';
 import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
-import { validateProcedureUploadBody, validateProcedureActivateBody } from '../../server/schemas/validate.ts';
-import { validateDryRunBody } from './dry-run-body.ts';
+import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
 import { runProcedureLocally } from '../../server/oauth/local-runner.ts';
 import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
@@ -81,12 +80,9 @@ export function procedureRoutes({ runtime, committed }: AdminContext): Router {
 
   router.post('/:id/dry-run', route(async (req, res) => {
     const id = param(req, 'id');
-    const validated = validateDryRunBody(req.body);
+    const validated = validateProcedureDryRunBody(req.body);
     if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
     const body = validated.value;
-    if (body.source !== undefined && body.version !== undefined) {
-      return sendAdminError(res, 400, 'invalid_request', 'Give either source (an unsaved script) or version (a stored one), not both', { field: '/version' });
-    }
     let stored: ProcedureVersion | null = null;
     if (body.source === undefined) {
       stored = body.version !== undefined ? await store.getProcedureVersion(id, body.version) : await store.getActiveProcedure(id);

@@ -17,6 +17,7 @@ export const SCHEMA_NAMES = [
   'procedure-upload',
   'procedure-activate',
   'config-document',
+  'procedure-dry-run',
   'definitions',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
@@ -65,6 +66,21 @@ export interface TrustedIssuerInput {
 export interface ProcedureUploadInput {
   flow: FlowId;
   source: string;
+}
+
+/** The dry-run body: what `tokenproc run` takes, as JSON. */
+export interface ProcedureDryRunInput {
+  flow?: FlowId;
+  version?: number;
+  source?: string;
+  client?: Record<string, unknown>;
+  subject_token?: string;
+  subject_token_type?: string;
+  subject_claims?: Record<string, unknown>;
+  actor_token?: string;
+  actor_token_type?: string;
+  actor_claims?: Record<string, unknown>;
+  params?: Record<string, string | string[]>;
 }
 
 export interface ProcedureActivateInput {
@@ -129,6 +145,7 @@ const validators = {
   procedureUpload: compiled('procedure-upload'),
   procedureActivate: compiled('procedure-activate'),
   configDocument: compiled('config-document'),
+  procedureDryRun: compiled('procedure-dry-run'),
 };
 
 function pointerSegment(name: unknown): string {
@@ -230,4 +247,13 @@ function firstDuplicate(ids: readonly string[], list: string, member: string): V
     seen.add(id);
   }
   return null;
+}
+
+export function validateProcedureDryRunBody(body: unknown): Result<ProcedureDryRunInput, ValidationProblem> {
+  const result = run<ProcedureDryRunInput>(validators.procedureDryRun, body);
+  if (!result.ok && result.error.field === '' && body !== null && typeof body === 'object' && 'source' in body && 'version' in body) {
+    return fail({ field: '/version', message: 'give either source or version, not both' });
+  }
+  if (result.ok && result.value.source !== undefined && sourceTooLarge(result.value.source)) return fail({ field: '/source', message: SOURCE_TOO_LARGE });
+  return result;
 }

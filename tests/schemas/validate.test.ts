@@ -7,6 +7,7 @@ import {
   validateClientBody,
   validateConfigDocument,
   validateProcedureActivateBody,
+  validateProcedureDryRunBody,
   validateProcedureUploadBody,
   validateTrustedIssuerBody,
 } from '../../server/schemas/validate.ts';
@@ -198,6 +199,31 @@ describe('validateConfigDocument', () => {
 
   it.each(cases)('refuses %s, naming the field', (_label, body, field) => {
     expect(problemOf(validateConfigDocument(body)).field).toBe(field);
+  });
+});
+
+describe('validateProcedureDryRunBody', () => {
+  it('accepts what tokenproc run takes', () => {
+    const body = {
+      flow: 'oauth-token-oauth-token-exchange',
+      source: 'function result(c) { return {}; }',
+      client: { scope: 'a b' },
+      subject_claims: { sub: 'alice' },
+      params: { scope: 'a', resource: ['https://x.example', 'https://y.example'] },
+    };
+    expect(validateProcedureDryRunBody(body)).toEqual({ ok: true, value: body });
+    expect(validateProcedureDryRunBody({ version: 2 }).ok).toBe(true);
+  });
+
+  it.each([
+    [{ version: 0 }, '/version'],
+    [{ source: 'x', version: 1 }, '/version'],
+    [{ flow: 'password' }, '/flow'],
+    [{ params: { scope: 3 } }, '/params/scope'],
+    [{ subject_claims: 'alice' }, '/subject_claims'],
+    [{ extra: true }, '/extra'],
+  ])('refuses %j, naming %s', (body, field) => {
+    expect(problemOf(validateProcedureDryRunBody(body)).field).toBe(field);
   });
 });
 

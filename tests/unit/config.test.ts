@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../server/config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to loopback on 8080 with an issuer that follows the port', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', issuer: 'http://localhost:8080', issuerFromPort: true });
+    expect(loadConfig({ PORT: '9000' }).issuer).toBe('http://localhost:9000');
+  });
+
+  it('takes flags over environment variables', () => {
+    const config = loadConfig({ PORT: '9000', TOKENPROC_ISSUER: 'https://a.example' }, { port: '9100', issuer: 'https://b.example/' });
+    expect(config).toMatchObject({ port: 9100, issuer: 'https://b.example', issuerFromPort: false });
+  });
+
+  it('refuses an issuer with a query or fragment, and a bad port', () => {
+    expect(() => loadConfig({ TOKENPROC_ISSUER: 'https://a.example/?x=1' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TOKENPROC_ISSUER: 'https://a.example/#f' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT must be an integer/);
+  });
+
+  it('requires https unless the issuer is on loopback (RFC 6749 §3.2)', () => {
+    expect(() => loadConfig({ TOKENPROC_ISSUER: 'http://tokens.example.com' })).toThrow(/https/);
+    expect(loadConfig({ TOKENPROC_ISSUER: 'http://tokens.example.com', TOKENPROC_ALLOW_HTTP_ISSUER: 'true' }).issuer).toBe('http://tokens.example.com');
+    for (const issuer of ['http://127.0.0.1:8080', 'http://[::1]:8080', 'http://localhost', 'https://tokens.example.com']) {
+      expect(loadConfig({ TOKENPROC_ISSUER: issuer }).issuer).toBe(issuer);
+    }
+  });
+});
