@@ -8,6 +8,7 @@ import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
 import { validateClientBody, type ClientInput } from '../../server/schemas/validate.ts';
 import { actorOf, param, route, sendAdminError } from './http.ts';
+import { isStoreConflictError } from '../../server/store/errors.ts';
 
 /** The client as the API shows it: everything but the secret hash. */
 export function publicClient(client: ClientRecord): Record<string, unknown> {
@@ -99,7 +100,14 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
     const existing = await store.getClient(clientId);
     const built = await clientRecordFrom(clientId, input, existing);
     if ('status' in built) return sendAdminError(res, built.status, 'invalid_request', built.message, { field: built.field });
-    const { created } = await store.putClient(built.record, actorOf(res));
+    let created: boolean;
+    try {
+      ({ created } = await store.putClient(built.record, actorOf(res)));
+    } catch (err) {
+      // The reference check above can race a concurrent procedure delete; the store has the last word.
+      if (isStoreConflictError(err)) return sendAdminError(res, 400, 'invalid_request', err.message, { field: '/procedures' });
+      throw err;
+    }
     await committed();
     const body: Record<string, unknown> = publicClient(built.record);
     if (built.generatedSecret) body.client_secret = built.generatedSecret;

@@ -2,7 +2,7 @@
  * Refusals a store raises inside its write transaction (so the check and the write cannot race
  * across instances). The admin API answers them with 409.
  */
-export type StoreConflictCode = 'procedure_in_use' | 'procedure_flow_mismatch';
+export type StoreConflictCode = 'procedure_in_use' | 'procedure_flow_mismatch' | 'procedure_missing';
 
 export class StoreConflictError extends Error {
   readonly code: StoreConflictCode;

@@ -106,6 +106,13 @@ export class SqliteStore implements Store {
 
   async putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }> {
     return this.write(() => {
+      // Checked inside the transaction, so a concurrent procedure delete cannot leave the client naming nothing.
+      for (const [flow, procedureId] of Object.entries(client.procedures)) {
+        const row = this.stmt('SELECT flow FROM procedures WHERE id = ?').get(procedureId) as { flow: string } | undefined;
+        if (!row || row.flow !== flow) {
+          throw new StoreConflictError('procedure_missing', `procedure ${procedureId} does not exist for flow ${flow}`);
+        }
+      }
       const existingRow = this.stmt('SELECT * FROM clients WHERE client_id = ?').get(client.client_id);
       const existing = existingRow ? toClient(existingRow) : null;
       this.stmt(

@@ -44,7 +44,7 @@ export function clientRecord(overrides: Partial<ClientRecord> = {}): ClientRecor
     scope: 'invoicing trigger_invoicing',
     audiences: ['https://invoicing.example.com'],
     properties: { custom_token_exchange: 'true' },
-    procedures: { [EXCHANGE]: 'orders-exchange' },
+    procedures: {},
     access_token_ttl: 300,
     accept_unvalidated_tokens: false,
     created_at: 1_700_000_000,
@@ -140,9 +140,11 @@ export function storeContractTests(
         expect(await store.listClients()).toEqual([]);
       });
 
-      it('finds the clients naming a procedure in any flow', async () => {
+      it('finds the clients naming a procedure', async () => {
+        await store.putProcedureVersion(procedureVersion('shared', 'function result() {}'), 'cli');
+        await store.putProcedureVersion(procedureVersion('other', 'function result() {}'), 'cli');
         await store.putClient(clientRecord({ client_id: 'b', procedures: { [EXCHANGE]: 'shared' } }), 'cli');
-        await store.putClient(clientRecord({ client_id: 'a', procedures: { [CLIENT_CREDENTIALS]: 'shared' } }), 'cli');
+        await store.putClient(clientRecord({ client_id: 'a', procedures: { [EXCHANGE]: 'shared' } }), 'cli');
         await store.putClient(clientRecord({ client_id: 'c', procedures: { [EXCHANGE]: 'other' } }), 'cli');
         await store.putClient(clientRecord({ client_id: 'd', procedures: {} }), 'cli');
         expect(await store.clientsUsingProcedure('shared')).toEqual(['a', 'b']);
@@ -235,12 +237,25 @@ export function storeContractTests(
 
       it('refuses to delete a procedure a client still names', async () => {
         await store.putProcedureVersion(procedureVersion('orders-exchange', 'function result() {}'), 'cli');
-        await store.putClient(clientRecord(), 'cli');
+        await store.putClient(clientRecord({ procedures: { [EXCHANGE]: 'orders-exchange' } }), 'cli');
         const err = await store.deleteProcedure('orders-exchange', 'cli').catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StoreConflictError);
         expect((err as StoreConflictError).code).toBe('procedure_in_use');
         expect((err as StoreConflictError).clientIds).toEqual(['orders-api-client']);
         expect((await store.getActiveProcedure('orders-exchange'))?.version).toBe(1);
+      });
+    });
+
+    describe('client references', () => {
+      it('refuses a client that names a missing procedure or one of another flow, writing nothing', async () => {
+        const naming = clientRecord({ procedures: { [EXCHANGE]: 'orders-exchange' } });
+        const missing = await store.putClient(naming, 'cli').catch((e: unknown) => e);
+        expect(missing).toBeInstanceOf(StoreConflictError);
+        expect((missing as StoreConflictError).code).toBe('procedure_missing');
+        expect(await store.getClient('orders-api-client')).toBeNull();
+        await store.putProcedureVersion({ ...procedureVersion('orders-exchange', 'function result() {}'), flow: 'oauth-token-client-credentials' }, 'cli');
+        const wrongFlow = await store.putClient(naming, 'cli').catch((e: unknown) => e);
+        expect((wrongFlow as StoreConflictError).code).toBe('procedure_missing');
       });
     });
 
