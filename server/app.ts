@@ -52,6 +52,7 @@ export function createApp(runtime: Runtime): express.Express {
 
   const metadataInput = () => ({
     issuer: config.issuer,
+    signingAlg: config.signingAlg,
     grantTypes: runtime.tokenEndpoint.supportedGrantTypes,
     scopes: [...new Set([...runtime.cache.snapshot.clients.values()].flatMap((c) => c.scope.split(' ').filter(Boolean)))].sort(),
   });

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
+import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGORITHMS, type SigningAlg } from './tokens/keys.ts';
 
 export interface ServerConfig {
   port: number;
@@ -30,6 +31,8 @@ export interface ServerConfig {
   clockSkewSeconds: number;
   /** At most this many resource + audience values in one request. */
   maxTargets: number;
+  /** Algorithm of the active signing key (TOKENPROC_SIGNING_ALG). */
+  signingAlg: SigningAlg;
   /** A retired signing key stays in the JWKS this long after it stopped signing. */
   retiredKeyGraceSeconds: number;
   sandbox: SandboxLimits;
@@ -97,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     memoryMb: parseInteger('TOKENPROC_SANDBOX_MEMORY_MB', env.TOKENPROC_SANDBOX_MEMORY_MB, DEFAULT_SANDBOX_LIMITS.memoryMb, 8, 1024),
   };
   const issuer = normalizeIssuer(issuerRaw);
+  const signingAlg = env.TOKENPROC_SIGNING_ALG ?? DEFAULT_SIGNING_ALG;
+  if (!isSigningAlg(signingAlg)) throw new ConfigError(`TOKENPROC_SIGNING_ALG must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
   requireTlsUnlessLoopback(issuer, env.TOKENPROC_ALLOW_HTTP_ISSUER === 'true');
   return {
     port,
@@ -114,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     maxPresentedTokenBytes: 16 * 1024,
     clockSkewSeconds: 60,
     maxTargets: 4,
+    signingAlg,
     retiredKeyGraceSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400) + 300,
     sandbox,
   };

@@ -8,7 +8,7 @@ import type { ClientAuthenticator } from '../clients/authenticator.ts';
 import { oauthError } from './errors.ts';
 import { firstValue, isFormContentType, parseForm } from '../http/form.ts';
 import { errorResponse, NO_STORE_HEADERS, type EndpointRequest, type EndpointResponse } from './token-endpoint.ts';
-import type { TokenSigner } from '../tokens/keys.ts';
+import { SIGNING_ALGORITHMS, type TokenSigner } from '../tokens/keys.ts';
 
 export class IntrospectionEndpoint {
   private readonly authenticator: ClientAuthenticator;
@@ -49,7 +49,7 @@ export class IntrospectionEndpoint {
     try {
       const { payload, protectedHeader } = await jose.jwtVerify(token, this.keySet(), {
         issuer: this.signer.issuer,
-        algorithms: ['ES256'],
+        algorithms: [...SIGNING_ALGORITHMS],
         clockTolerance: this.clockSkewSeconds,
         requiredClaims: ['exp', 'iat', 'sub'],
       });

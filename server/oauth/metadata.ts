@@ -7,6 +7,7 @@ export const JWKS_PATH = '/oauth/v2/oauth-anonymous/jwks';
 
 export interface MetadataInput {
   issuer: string;
+  signingAlg: string;
   grantTypes: readonly string[];
   scopes: readonly string[];
 }
@@ -39,6 +40,6 @@ export function openIdConfiguration(input: MetadataInput): Record<string, unknow
   return {
     ...authorizationServerMetadata(input),
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: [input.signingAlg],
   };
 }

@@ -58,7 +58,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let keys: KeyManager | null = null;
   let signer = options.signer;
   if (!signer) {
-    keys = new KeyManager(store, config.issuer, config.retiredKeyGraceSeconds);
+    keys = new KeyManager(store, config.issuer, config.retiredKeyGraceSeconds, config.signingAlg);
     await keys.init();
     signer = keys;
   }

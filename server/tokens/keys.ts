@@ -1,12 +1,19 @@
 /**
- * Signing keys. An ES256 key is generated at first start and kept in the store, so restarts keep
- * verifying earlier tokens. Signing is synchronous node:crypto because the sandbox calls it from
+ * Signing keys. A key of the configured algorithm (ES256 by default; RS256, which RFC 9068 §2.1
+ * requires servers to support, on request) is generated at first start and kept in the store, so
+ * restarts keep verifying earlier tokens. Changing the algorithm is a rotation. Signing is synchronous node:crypto because the sandbox calls it from
  * inside a running procedure; verification elsewhere uses jose.
  */
 import crypto from 'node:crypto';
 import type { Store, SigningKeyRecord } from '../store/types.ts';
 
-export const SIGNING_ALG = 'ES256';
+export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGORITHMS)[number];
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
+
+export function isSigningAlg(value: string): value is SigningAlg {
+  return (SIGNING_ALGORITHMS as readonly string[]).includes(value);
+}
 
 export type PublicJwk = {
   kty: string;
@@ -37,21 +44,23 @@ function publicJwkOf(jwk: crypto.JsonWebKey, kid: string, alg: string): PublicJw
   return { ...(out as Omit<PublicJwk, 'kid' | 'alg' | 'use'>), kid, alg, use: 'sig' };
 }
 
-/** RFC 7638 thumbprint of an EC key: a stable, collision-free kid. */
+/** RFC 7638 thumbprint: a stable, collision-free kid. */
 function thumbprint(jwk: crypto.JsonWebKey): string {
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  const canonical =
+    jwk.kty === 'RSA' ? JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }) : JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
   return crypto.createHash('sha256').update(canonical).digest('base64url');
 }
 
-export function generateSigningKeyRecord(now: number = Date.now()): Omit<SigningKeyRecord, 'retired_at'> {
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+export function generateSigningKeyRecord(alg: SigningAlg = DEFAULT_SIGNING_ALG, now: number = Date.now()): Omit<SigningKeyRecord, 'retired_at'> {
+  const { privateKey } =
+    alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = privateKey.export({ format: 'jwk' });
   const kid = thumbprint(jwk);
   return {
     kid,
-    alg: SIGNING_ALG,
+    alg,
     private_jwk: JSON.stringify(jwk),
-    public_jwk: JSON.stringify(publicJwkOf(jwk, kid, SIGNING_ALG)),
+    public_jwk: JSON.stringify(publicJwkOf(jwk, kid, alg)),
     created_at: Math.floor(now / 1000),
   };
 }
@@ -79,7 +88,8 @@ export function signCompact(key: crypto.KeyObject, header: Record<string, unknow
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const encodedPayload = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const input = `${encodedHeader}.${encodedPayload}`;
-  const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  // ES256 wants the raw r||s form (RFC 7518 §3.4); RS256 is PKCS #1 v1.5, node's default for RSA keys.
+  const signature = crypto.sign('sha256', Buffer.from(input), key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -87,21 +97,26 @@ export class KeyManager implements TokenSigner {
   readonly issuer: string;
   private readonly store: Store;
   private readonly graceSeconds: number;
+  private readonly alg: SigningAlg;
   private keys: LoadedKey[] = [];
   private active: LoadedKey | null = null;
   private jwks: PublicJwk[] = [];
 
-  constructor(store: Store, issuer: string, graceSeconds: number) {
+  constructor(store: Store, issuer: string, graceSeconds: number, alg: SigningAlg = DEFAULT_SIGNING_ALG) {
     this.store = store;
     this.issuer = issuer;
     this.graceSeconds = graceSeconds;
+    this.alg = alg;
   }
 
-  /** Loads the keys; generates the first one when the store has none. */
+  /**
+   * Loads the keys; generates the first one when the store has none, and rotates to a key of the
+   * configured algorithm when the active one has another (the old key stays published).
+   */
   async init(): Promise<void> {
     await this.reload();
-    if (!this.active) {
-      await this.store.addSigningKey(generateSigningKeyRecord(), 'system');
+    if (!this.active || this.active.alg !== this.alg) {
+      await this.store.addSigningKey(generateSigningKeyRecord(this.alg), 'system');
       await this.reload();
     }
   }
@@ -118,7 +133,7 @@ export class KeyManager implements TokenSigner {
   }
 
   async rotate(actor: string): Promise<{ kid: string; pruned: string[] }> {
-    const record = generateSigningKeyRecord();
+    const record = generateSigningKeyRecord(this.alg);
     await this.store.addSigningKey(record, actor);
     const pruned = await this.store.pruneSigningKeys(Math.floor(Date.now() / 1000) - this.graceSeconds, actor);
     await this.reload();
@@ -147,9 +162,9 @@ export class EphemeralSigner implements TokenSigner {
   readonly issuer: string;
   private readonly key: LoadedKey;
 
-  constructor(issuer: string) {
+  constructor(issuer: string, alg: SigningAlg = DEFAULT_SIGNING_ALG) {
     this.issuer = issuer;
-    const record = generateSigningKeyRecord();
+    const record = generateSigningKeyRecord(alg);
     this.key = loadKey({ ...record, retired_at: null });
   }
 

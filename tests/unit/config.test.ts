@@ -27,3 +27,11 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('signing algorithm', () => {
+  it('defaults to ES256, takes RS256, refuses anything else', () => {
+    expect(loadConfig({}).signingAlg).toBe('ES256');
+    expect(loadConfig({ TOKENPROC_SIGNING_ALG: 'RS256' }).signingAlg).toBe('RS256');
+    expect(() => loadConfig({ TOKENPROC_SIGNING_ALG: 'HS256' })).toThrow(/TOKENPROC_SIGNING_ALG/);
+  });
+});

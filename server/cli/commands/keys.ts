@@ -14,7 +14,7 @@ async function withKeys<T>(options: KeysOptions, work: (keys: KeyManager) => Pro
   const store = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   try {
     await store.migrate();
-    const keys = new KeyManager(store, config.issuer, config.retiredKeyGraceSeconds);
+    const keys = new KeyManager(store, config.issuer, config.retiredKeyGraceSeconds, config.signingAlg);
     await keys.init();
     return await work(keys);
   } finally {
@@ -47,7 +47,7 @@ export function registerKeysCommand(program: Command): void {
     .action(async (options: KeysOptions) => {
       await withKeys(options, async (k) => printKeys(k, options.json));
     });
-  common(keys.command('rotate').description('Make a new active signing key; the previous one is retired'))
+  common(keys.command('rotate').description('Make a new active signing key (of TOKENPROC_SIGNING_ALG, default ES256); the previous one is retired'))
     .action(async (options: KeysOptions) => {
       await withKeys(options, async (k) => {
         const { kid, pruned } = await k.rotate('cli');
