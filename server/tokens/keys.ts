@@ -84,12 +84,42 @@ export interface TokenSigner {
   publicKeys(): readonly PublicJwk[];
 }
 
+/** ES256 signature size: r || s, 32 bytes each (RFC 7518 §3.4). */
+const P256_SCALAR_BYTES = 32;
+
+/**
+ * DER `SEQUENCE { INTEGER r, INTEGER s }` (what OpenSSL produces) → fixed-width r || s. Done here
+ * because node:crypto takes its fast path only for a bare KeyObject: `{ key, dsaEncoding }` is
+ * first probed as a KeyObject and as a CryptoKey, each failed probe throwing internally, which
+ * costs about as much as the signature itself on Node 24 (bench/RESULTS.md).
+ */
+export function derToJoseSignature(der: Buffer, scalarBytes = P256_SCALAR_BYTES): Buffer {
+  const out = Buffer.alloc(scalarBytes * 2);
+  // SEQUENCE tag, then a short or one-byte long form length (ES256 signatures are < 128 bytes).
+  let at = (der[1] ?? 0) & 0x80 ? 2 + ((der[1] ?? 0) & 0x7f) : 2;
+  for (let part = 0; part < 2; part++) {
+    if (der[at] !== 0x02) throw new Error('malformed ECDSA signature');
+    let length = der[at + 1] ?? 0;
+    let start = at + 2;
+    at = start + length;
+    while (length > scalarBytes && der[start] === 0) {
+      start += 1;
+      length -= 1;
+    }
+    if (length > scalarBytes) throw new Error('malformed ECDSA signature');
+    der.copy(out, part * scalarBytes + (scalarBytes - length), start, start + length);
+  }
+  return out;
+}
+
 export function signCompact(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown>): string {
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const encodedPayload = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const input = `${encodedHeader}.${encodedPayload}`;
   // ES256 wants the raw r||s form (RFC 7518 §3.4); RS256 is PKCS #1 v1.5, node's default for RSA keys.
-  const signature = crypto.sign('sha256', Buffer.from(input), key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key);
+  // The key always goes in bare (see derToJoseSignature).
+  const signed = crypto.sign('sha256', Buffer.from(input), key);
+  const signature = key.asymmetricKeyType === 'ec' ? derToJoseSignature(signed) : signed;
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -1,0 +1,144 @@
+/**
+ * What the sandbox costs per token exchange, measured in this process with the server's own parts:
+ * the procedure engine (isolated-vm, same default limits), the token endpoint's issuance host
+ * (RequestIssuer, ES256 signing) and its request views. One call at a time, after a warm-up.
+ *
+ * `runMs` is the whole engine.run call; `hostMs` the time spent in host services the procedure
+ * called (getInitializedContext and issue(), which signs the token: work a server without a
+ * sandbox does too); `sandboxMs` = runMs - hostMs is what the sandbox itself adds (input transfer,
+ * isolate entry and exit, the script, result decoding).
+ *
+ * The server exports no procedure-duration metric yet; a histogram
+ * `tokenproc_procedure_duration_seconds` observed around engine.run would measure this in place.
+ */
+import { createProcedureEngine } from '../../sandbox/engine.ts';
+import type { InitializeRequest, IssueRequest, ProcedureHost, ProcedureInput, ProcedureRef } from '../../sandbox/types.ts';
+import { RequestIssuer } from '../../server/oauth/issuance.ts';
+import { clientView, delegationOf, requestView } from '../../server/oauth/procedure-input.ts';
+import { parseForm } from '../../server/http/form.ts';
+import { EphemeralSigner } from '../../server/tokens/keys.ts';
+import type { ClientRecord } from '../../server/store/types.ts';
+import { mainThreadCpuSeconds } from './thread-cpu.ts';
+import { ACCESS_TOKEN_TYPE, RESOURCE_AUDIENCE, SUBJECT_SCOPE, TOKEN_EXCHANGE, TOKEN_PATH } from './scenario.ts';
+import type { BodyPool } from './scenario.ts';
+
+export interface SandboxCost {
+  calls: number;
+  /** Calls that did not issue a token (e.g. the sandbox's time limit hit on a starved machine); not in the means. */
+  failures: number;
+  runMs: number;
+  hostMs: number;
+  sandboxMs: number;
+  /** CPU of this process's main thread per call (the event loop's share; the isolate runs on its own thread). */
+  mainThreadMs: number;
+}
+
+function benchClientRecord(clientId: string): ClientRecord {
+  return {
+    client_id: clientId,
+    client_secret_hash: null,
+    token_endpoint_auth_method: 'client_secret_basic',
+    jwks: null,
+    grant_types: [TOKEN_EXCHANGE, 'client_credentials'],
+    scope: SUBJECT_SCOPE,
+    audiences: [RESOURCE_AUDIENCE],
+    properties: {},
+    procedures: {},
+    access_token_ttl: 300,
+    accept_unvalidated_tokens: false,
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
+/** The procedure input the token endpoint builds for one exchange request body. */
+function exchangeInput(client: ClientRecord, body: string): ProcedureInput {
+  const parsed = parseForm(body);
+  if (!parsed.ok) throw new Error('unparseable bench body');
+  const params = parsed.value;
+  const token = params.get('subject_token')?.[0] ?? '';
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  const headers = { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), authorization: 'Basic x' };
+  return {
+    flow: 'oauth-token-oauth-token-exchange',
+    client: clientView(client),
+    request: requestView('POST', TOKEN_PATH, '127.0.0.1', params, headers),
+    subjectToken: { value: token, type: ACCESS_TOKEN_TYPE, claims, delegation: delegationOf(claims) },
+    actorToken: null,
+    requestedScopes: (params.get('scope')?.[0] ?? '').split(' ').filter(Boolean),
+    requestedAudiences: [],
+    requestedTokenType: null,
+    initialized: null,
+  };
+}
+
+/** Times the host services a procedure calls, so they can be told apart from the sandbox. */
+class TimedHost implements ProcedureHost {
+  hostNs = 0n;
+  readonly inner: RequestIssuer;
+  constructor(inner: RequestIssuer) {
+    this.inner = inner;
+  }
+  initialize(request: InitializeRequest) {
+    const t0 = process.hrtime.bigint();
+    try {
+      return this.inner.initialize(request);
+    } finally {
+      this.hostNs += process.hrtime.bigint() - t0;
+    }
+  }
+  issue(request: IssueRequest) {
+    const t0 = process.hrtime.bigint();
+    try {
+      return this.inner.issue(request);
+    } finally {
+      this.hostNs += process.hrtime.bigint() - t0;
+    }
+  }
+}
+
+export async function measureSandboxCost(procedure: ProcedureRef, clientId: string, bodies: BodyPool, seconds: number, warmupCalls = 300): Promise<SandboxCost> {
+  const engine = createProcedureEngine({ logger: { warn: () => undefined, error: () => undefined } });
+  const signer = new EphemeralSigner('http://localhost');
+  const client = benchClientRecord(clientId);
+  const policy = { signer, maxLifetimeSeconds: 86400, defaultTtlSeconds: 300, maxIssuedTokens: 8, now: Date.now };
+  let runNs = 0n;
+  let hostNs = 0n;
+  let calls = 0;
+  let failures = 0;
+  let lastFailure = '';
+  let mainBefore = 0;
+  let mainSeconds = 0;
+  try {
+    const once = async (): Promise<{ run: bigint; host: bigint } | null> => {
+      const input = exchangeInput(client, bodies.next());
+      const host = new TimedHost(new RequestIssuer(policy, client, input.subjectToken?.claims ?? null));
+      const t0 = process.hrtime.bigint();
+      const outcome = await engine.run(procedure, input, host, { requestId: 'bench', log: () => undefined });
+      const run = process.hrtime.bigint() - t0;
+      if (outcome.kind !== 'response' || host.inner.issued.length !== 1) {
+        failures += 1;
+        lastFailure = JSON.stringify(outcome);
+        return null;
+      }
+      return { run, host: host.hostNs };
+    };
+    for (let i = 0; i < warmupCalls; i++) await once();
+    mainBefore = mainThreadCpuSeconds(process.pid);
+    const deadline = performance.now() + seconds * 1000;
+    while (performance.now() < deadline) {
+      const timed = await once();
+      if (!timed) continue;
+      runNs += timed.run;
+      hostNs += timed.host;
+      calls += 1;
+    }
+    mainSeconds = mainThreadCpuSeconds(process.pid) - mainBefore;
+  } finally {
+    await engine.close();
+  }
+  if (calls === 0) throw new Error(`the procedure never issued a token: ${lastFailure}`);
+  const runMs = Number(runNs) / 1e6 / calls;
+  const hostMs = Number(hostNs) / 1e6 / calls;
+  return { calls, failures, runMs, hostMs, sandboxMs: runMs - hostMs, mainThreadMs: (mainSeconds * 1000) / calls };
+}

@@ -1,0 +1,66 @@
+/** Benchmark settings from the environment: short defaults, every one bounded. */
+
+export const PHASES = ['crypto', 'sandbox', 'tokenproc', 'bare', 'peer'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface BenchSettings {
+  /** Seconds each measured run lasts. */
+  durationSeconds: number;
+  /** Seconds of discarded load before each saturation run. */
+  warmupSeconds: number;
+  /** Connections of the saturation runs (the same for every target). */
+  connections: number;
+  /** Offered load of the fixed-rate runs, requests per second. */
+  rate: number;
+  /** Seconds of the one-connection run that gives the server's request time. */
+  singleConnectionSeconds: number;
+  cryptoSeconds: number;
+  sandboxSeconds: number;
+  /** Distinct subject tokens each client's requests rotate through. */
+  tokenPool: number;
+  /** What to run (BENCH_ONLY=tokenproc,bare ...; BENCH_PEER=0 drops the peer). All by default. */
+  phases: ReadonlySet<Phase>;
+  /** Directory for a --cpu-prof profile of our server, or null. */
+  profileDir: string | null;
+  /** Start only once the 1-minute load average is below this (BENCH_MAX_LOAD), or null to start at once. */
+  maxLoad: number | null;
+  /** How long to wait for that at most (BENCH_QUIET_WAIT, seconds). */
+  quietWaitSeconds: number;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`${name} must be a number from ${min} to ${max} (got ${raw})`);
+  return value;
+}
+
+function phasesFrom(env: NodeJS.ProcessEnv): ReadonlySet<Phase> {
+  const names = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim()).filter(Boolean) : [...PHASES];
+  const phases = new Set<Phase>();
+  for (const name of names) {
+    if (!(PHASES as readonly string[]).includes(name)) throw new RangeError(`BENCH_ONLY: unknown phase ${name} (phases: ${PHASES.join(', ')})`);
+    phases.add(name as Phase);
+  }
+  if (env.BENCH_PEER === '0') phases.delete('peer');
+  return phases;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
+  const durationSeconds = number(env, 'BENCH_DURATION', 8, 1, 120);
+  return {
+    durationSeconds,
+    warmupSeconds: number(env, 'BENCH_WARMUP', 3, 0, 60),
+    connections: Math.round(number(env, 'BENCH_CONNECTIONS', 32, 1, 512)),
+    rate: Math.round(number(env, 'BENCH_RATE', 2000, 1, 100_000)),
+    singleConnectionSeconds: number(env, 'BENCH_SINGLE_CONNECTION_DURATION', Math.min(5, durationSeconds), 1, 60),
+    cryptoSeconds: number(env, 'BENCH_CRYPTO_DURATION', 3, 0.5, 60),
+    sandboxSeconds: number(env, 'BENCH_SANDBOX_DURATION', 3, 0.5, 60),
+    tokenPool: Math.round(number(env, 'BENCH_TOKEN_POOL', 256, 1, 10_000)),
+    phases: phasesFrom(env),
+    profileDir: env.BENCH_PROFILE ? env.BENCH_PROFILE : null,
+    maxLoad: env.BENCH_MAX_LOAD ? number(env, 'BENCH_MAX_LOAD', 1, 0.01, 100) : null,
+    quietWaitSeconds: number(env, 'BENCH_QUIET_WAIT', 300, 0, 3600),
+  };
+}

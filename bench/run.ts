@@ -1,0 +1,401 @@
+/**
+ * `npm run bench`: the token endpoint measured honestly, side by side in one run, on loopback.
+ *
+ * 1. the crypto floor (ES256 verify + sign in a tight loop on one core);
+ * 2. the sandbox's cost per exchange, in process, with the server's own engine and issuance host;
+ * 3. our server (`tokenproc serve`, embedded store): token exchange with seed 000's first
+ *    procedure, the same with the built-in default procedure, client_credentials, each at
+ *    saturation after a warm-up; the exchange at one connection (request time) and at a fixed
+ *    offered load (open loop, and autocannon's overallRate);
+ * 4. the bare floor server (node:http + node:crypto, nothing else) under the same load;
+ * 5. the peer: node-oidc-provider with a token-exchange grant doing the same verify + sign.
+ *
+ * Prints a table, then one JSON line. Settings: see lib/settings.ts (BENCH_* variables).
+ */
+import { spawnSync } from 'node:child_process';
+import type crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChildServer } from './lib/child-server.ts';
+import type { ChildServer } from './lib/child-server.ts';
+import { checkTokenResponse } from './lib/check.ts';
+import { measureCryptoFloor } from './lib/crypto-floor.ts';
+import type { CryptoFloorResult } from './lib/crypto-floor.ts';
+import { generateEs256KeyPair, privateJwkOf, publicJwkOf } from './lib/es256.ts';
+import { autocannonAtRate, paced, saturate, warmUp } from './lib/load.ts';
+import type { LoadResult, Target } from './lib/load.ts';
+import { measureSandboxCost } from './lib/sandbox-cost.ts';
+import type { SandboxCost } from './lib/sandbox-cost.ts';
+import {
+  CLIENT_CREDENTIALS_BODY,
+  REQUESTED_SCOPE,
+  SUBJECT_SCOPE,
+  TOKEN_PATH,
+  basicAuthorization,
+  bodyPool,
+  createIdentityProvider,
+  exchangeBodies,
+  newClient,
+} from './lib/scenario.ts';
+import type { BenchClient, BodyPool, IdentityProvider } from './lib/scenario.ts';
+import { loadSettings } from './lib/settings.ts';
+import type { BenchSettings, Phase } from './lib/settings.ts';
+import { SEED_PROCEDURE_FILE, startTokenproc } from './lib/tokenproc.ts';
+import type { TokenprocTarget } from './lib/tokenproc.ts';
+import { formatProfileSummary, readProfile, summarizeProfile } from './profile-top.ts';
+import { loadDefaultProcedure } from '../sandbox/default-procedures.ts';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(BENCH_DIR, '..');
+
+interface Row {
+  scenario: string;
+  result: LoadResult;
+  /** CPU cores the server used during the run (all its threads). */
+  serverCores: number;
+  /** CPU cores the load generator (this process) used meanwhile: server + generator near 2 means the machine was full. */
+  generatorCores: number;
+  /** CPU per completed request, microseconds: all threads, and the main thread alone. */
+  cpuMicrosPerRequest: number;
+  mainThreadMicrosPerRequest: number;
+}
+
+const rows: Row[] = [];
+const running = new Set<{ stop(): Promise<void> }>();
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function round(value: number, digits = 2): number {
+  if (!Number.isFinite(value)) return value;
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function ensurePeerInstalled(): void {
+  if (fs.existsSync(path.join(BENCH_DIR, 'node_modules', 'oidc-provider', 'package.json'))) return;
+  log('installing the peer (npm --prefix bench ci)');
+  const result = spawnSync('npm', ['--prefix', BENCH_DIR, 'ci', '--no-audit', '--no-fund'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
+  if (result.status !== 0) throw new Error('npm --prefix bench ci failed');
+}
+
+function target(server: ChildServer, client: BenchClient, pool: BodyPool): Target {
+  return { origin: server.origin, path: TOKEN_PATH, headers: { authorization: basicAuthorization(client) }, nextBody: () => pool.next() };
+}
+
+/** Runs a load phase and records the server's CPU use during it. */
+async function measured(scenario: string, server: ChildServer, run: () => Promise<LoadResult>, warm?: () => Promise<void>): Promise<LoadResult> {
+  if (warm) await warm();
+  const cpuBefore = server.cpuSeconds();
+  const mainBefore = server.mainThreadCpuSeconds();
+  const generatorBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await run();
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpuSeconds = server.cpuSeconds() - cpuBefore;
+  const mainSeconds = server.mainThreadCpuSeconds() - mainBefore;
+  const serverCores = cpuSeconds / wallSeconds;
+  const generatorUsage = process.cpuUsage(generatorBefore);
+  const generatorCores = (generatorUsage.user + generatorUsage.system) / 1e6 / wallSeconds;
+  const requests = Math.max(1, result.ok + result.non2xx);
+  const cpuMicrosPerRequest = (cpuSeconds / requests) * 1e6;
+  const mainThreadMicrosPerRequest = (mainSeconds / requests) * 1e6;
+  const latency = result.latency;
+  log(`${scenario}: ${round(result.rps, 0)} rps, p50 ${round(latency.p50)} ms, p99 ${round(latency.p99)} ms, server CPU ${round(cpuMicrosPerRequest, 0)} µs/request (main thread ${round(mainThreadMicrosPerRequest, 0)} µs), non-2xx ${result.non2xx}, errors ${result.errors}${result.non2xx > 0 ? ` (statuses ${JSON.stringify(result.statuses)})` : ''}`);
+  rows.push({ scenario, result, serverCores, generatorCores, cpuMicrosPerRequest, mainThreadMicrosPerRequest });
+  return result;
+}
+
+async function benchTokenproc(settings: BenchSettings, idp: IdentityProvider) {
+  const nodeOptions = settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [];
+  const tp: TokenprocTarget = await startTokenproc({ repoRoot: REPO_ROOT, idp, nodeOptions });
+  running.add(tp);
+  const rss: Array<{ t: number; mb: number }> = [];
+  const startedAt = performance.now();
+  const sampleRss = () => rss.push({ t: round((performance.now() - startedAt) / 1000, 1), mb: round(tp.server.rssMb(), 1) });
+  sampleRss();
+  const sampler = setInterval(sampleRss, 1000);
+  try {
+    const server = tp.server;
+    const jwks = ((await (await fetch(`${server.origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: crypto.JsonWebKey[] }).keys;
+    const procedurePool = exchangeBodies(idp, tp.procedureClient.id, settings.tokenPool);
+    const defaultPool = exchangeBodies(idp, tp.defaultClient.id, settings.tokenPool);
+    const ccPool = bodyPool([CLIENT_CREDENTIALS_BODY]);
+    const auth = (client: BenchClient) => ({ authorization: basicAuthorization(client) });
+    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.procedureClient), body: procedurePool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: defaultPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: ccPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: tp.defaultClient.id });
+
+    const exchange = target(server, tp.procedureClient, procedurePool);
+    const saturation = { connections: settings.connections, durationSeconds: settings.durationSeconds };
+    const saturated = (t: Target) => [() => saturate(t, saturation), () => warmUp(t, settings.connections, settings.warmupSeconds)] as const;
+    const exchangeSaturated = await measured('exchange (seed 000 procedure)', server, ...saturated(exchange));
+    const rssAfterFirstPhase = tp.server.rssMb();
+    const exchangeDefault = await measured('exchange (built-in default procedure)', server, ...saturated(target(server, tp.defaultClient, defaultPool)));
+    const clientCredentials = await measured('client_credentials (default procedure)', server, ...saturated(target(server, tp.defaultClient, ccPool)));
+
+    // Request time at one connection, server side (token endpoint histogram), for sandbox_share.
+    const before = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
+    const single = await measured('exchange, 1 connection', server, () => saturate(exchange, { connections: 1, durationSeconds: settings.singleConnectionSeconds }));
+    const after = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
+    const serverRequestMs = ((after.sumSeconds - before.sumSeconds) / Math.max(1, after.count - before.count)) * 1000;
+
+    const fixedPaced = await measured(`exchange at ${settings.rate}/s (open loop)`, server, () =>
+      paced(exchange, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+    );
+    const fixedAutocannon = await measured(`exchange at ${settings.rate}/s (autocannon overallRate)`, server, () =>
+      autocannonAtRate(exchange, settings.rate, settings.connections, settings.durationSeconds),
+    );
+    // Tail latency at a load the server does sustain: half of what it reached at saturation.
+    const halfRate = Math.max(1, Math.round(exchangeSaturated.rps / 2));
+    const halfCapacity = await measured(`exchange at ${halfRate}/s = half capacity (open loop)`, server, () =>
+      paced(exchange, { rate: halfRate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+    );
+    sampleRss();
+    const rssEnd = tp.server.rssMb();
+    if (rows.some((r) => r.result.non2xx > 0)) log(`tokenproc answered some requests with errors; the end of its output:\n${server.output().slice(-4000)}`);
+    return { exchangeSaturated, exchangeDefault, clientCredentials, single, serverRequestMs, fixedPaced, fixedAutocannon, halfRate, halfCapacity, rss, rssAfterFirstPhase, rssEnd };
+  } finally {
+    clearInterval(sampler);
+    await tp.stop();
+    running.delete(tp);
+  }
+}
+
+async function benchBareFloor(settings: BenchSettings, idp: IdentityProvider) {
+  const signer = generateEs256KeyPair();
+  const client = newClient('bench-floor-client');
+  const server = await startChildServer({
+    name: 'bare floor',
+    cwd: REPO_ROOT,
+    args: ['bench/servers/bare-floor.ts'],
+    env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify({ idpIssuer: idp.issuer, idpPublicJwk: publicJwkOf(idp.key), signingJwk: privateJwkOf(signer), issuer: 'http://localhost' }) },
+  });
+  running.add(server);
+  try {
+    const pool = exchangeBodies(idp, client.id, settings.tokenPool);
+    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: {}, body: pool.sample(), keys: [publicJwkOf(signer)], expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+    const bareTarget = target(server, client, pool);
+    const saturated = await measured(
+      'bare floor (node:http + node:crypto)',
+      server,
+      () => saturate(bareTarget, { connections: settings.connections, durationSeconds: settings.durationSeconds }),
+      () => warmUp(bareTarget, settings.connections, settings.warmupSeconds),
+    );
+    // The same open-loop run against the floor: what the load generator itself adds to p99.
+    const fixed = await measured(`bare floor at ${settings.rate}/s (open loop)`, server, () =>
+      paced(bareTarget, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+    );
+    return { saturated, fixed, rssMb: server.rssMb() };
+  } finally {
+    await server.stop();
+    running.delete(server);
+  }
+}
+
+async function benchPeer(settings: BenchSettings, idp: IdentityProvider) {
+  ensurePeerInstalled();
+  const signer = generateEs256KeyPair();
+  const client = newClient('bench-peer-client');
+  const server = await startChildServer({
+    name: 'node-oidc-provider',
+    cwd: REPO_ROOT,
+    args: ['bench/servers/oidc-peer.ts'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_SERVER_CONFIG: JSON.stringify({
+        issuer: 'http://localhost',
+        idpIssuer: idp.issuer,
+        idpPublicJwk: publicJwkOf(idp.key),
+        signingJwk: privateJwkOf(signer),
+        client: { id: client.id, secret: client.secret, scope: SUBJECT_SCOPE },
+      }),
+    },
+  });
+  running.add(server);
+  try {
+    const pool = exchangeBodies(idp, client.id, settings.tokenPool);
+    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: { authorization: basicAuthorization(client) }, body: pool.sample(), keys: [publicJwkOf(signer)], expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+    const peerTarget = target(server, client, pool);
+    const saturated = await measured(
+      'node-oidc-provider token exchange (peer)',
+      server,
+      () => saturate(peerTarget, { connections: settings.connections, durationSeconds: settings.durationSeconds }),
+      () => warmUp(peerTarget, settings.connections, settings.warmupSeconds),
+    );
+    return { saturated, version: (JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules', 'oidc-provider', 'package.json'), 'utf8')) as { version: string }).version };
+  } finally {
+    await server.stop();
+    running.delete(server);
+  }
+}
+
+function printTable(): void {
+  const header = ['scenario', 'generator', 'conns', 'offered/s', 'rps', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'non-2xx', 'errors', 'server cores', 'generator cores', 'CPU µs/req', 'main µs/req'];
+  const body = rows.map(({ scenario, result, serverCores, generatorCores, cpuMicrosPerRequest, mainThreadMicrosPerRequest }) => [
+    scenario,
+    result.generator,
+    String(result.connections),
+    result.offeredRate === null ? '-' : String(result.offeredRate),
+    result.rps.toFixed(0),
+    result.latency.p50.toFixed(2),
+    result.latency.p90.toFixed(2),
+    result.latency.p99.toFixed(2),
+    result.latency.p999.toFixed(2),
+    result.latency.max.toFixed(1),
+    String(result.non2xx),
+    String(result.errors),
+    serverCores.toFixed(2),
+    generatorCores.toFixed(2),
+    cpuMicrosPerRequest.toFixed(0),
+    mainThreadMicrosPerRequest.toFixed(0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  process.stdout.write(`${line(header)}\n|${widths.map((w, i) => (i < 2 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|\n`);
+  for (const r of body) process.stdout.write(`${line(r)}\n`);
+}
+
+/** Waits (bounded) until the machine's 1-minute load average is below BENCH_MAX_LOAD, when set. */
+async function waitForQuiet(settings: BenchSettings): Promise<number> {
+  const load = () => os.loadavg()[0] ?? 0;
+  if (settings.maxLoad === null) return load();
+  const deadline = Date.now() + settings.quietWaitSeconds * 1000;
+  while (load() >= settings.maxLoad && Date.now() < deadline) {
+    log(`load average ${load().toFixed(2)} >= ${settings.maxLoad}: waiting for a quieter machine`);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
+  return load();
+}
+
+function newestProfile(dir: string): string | null {
+  if (!fs.existsSync(dir)) return null;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
+  files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return files[0] ?? null;
+}
+
+async function main(): Promise<void> {
+  const settings = loadSettings(process.env);
+  const loadStart = await waitForQuiet(settings);
+  const isolatedVmVersion = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'isolated-vm', 'package.json'), 'utf8')) as { version: string }).version;
+  log(`node ${process.version}, isolated-vm ${isolatedVmVersion}, ${os.cpus().length} cores, load average ${loadStart.toFixed(2)}; ${JSON.stringify({ ...settings, phases: [...settings.phases] })}`);
+  const idp = createIdentityProvider();
+  const only = (phase: Phase) => settings.phases.has(phase);
+
+  let cryptoFloor: CryptoFloorResult | null = null;
+  if (only('crypto')) {
+    const cryptoTokens = Array.from({ length: settings.tokenPool }, (_, i) => idp.mint('bench-crypto-client', `user-${i}`));
+    cryptoFloor = measureCryptoFloor(idp, cryptoTokens, settings.cryptoSeconds);
+    log(`crypto floor: ${cryptoFloor.opsPerSecond.toFixed(0)} verify+sign/s (verify ${cryptoFloor.verifyMicros.toFixed(1)} µs, sign ${cryptoFloor.signMicros.toFixed(1)} µs)`);
+  }
+
+  let sandboxSeed: SandboxCost | null = null;
+  let sandboxDefault: SandboxCost | null = null;
+  if (only('sandbox')) {
+    const seedSource = fs.readFileSync(path.join(REPO_ROOT, SEED_PROCEDURE_FILE), 'utf8');
+    const pool = exchangeBodies(idp, 'bench-sandbox-client', settings.tokenPool);
+    sandboxSeed = await measureSandboxCost({ id: 'bench-seed', source: seedSource, sha256: '' }, 'bench-sandbox-client', pool, settings.sandboxSeconds);
+    sandboxDefault = await measureSandboxCost(loadDefaultProcedure('oauth-token-oauth-token-exchange'), 'bench-sandbox-client', pool, settings.sandboxSeconds);
+    for (const [name, cost] of [['seed procedure', sandboxSeed], ['default procedure', sandboxDefault]] as const) {
+      log(`sandbox, ${name}: run ${cost.runMs.toFixed(3)} ms, of which host services ${cost.hostMs.toFixed(3)} ms; main thread CPU ${cost.mainThreadMs.toFixed(3)} ms per call (${cost.calls} calls, ${cost.failures} failed)`);
+    }
+  }
+
+  const ours = only('tokenproc') ? await benchTokenproc(settings, idp) : null;
+  const floor = only('bare') ? await benchBareFloor(settings, idp) : null;
+  const peer = only('peer') ? await benchPeer(settings, idp) : null;
+
+  const allClean = rows.every((r) => r.result.non2xx === 0 && r.result.errors === 0);
+  process.stdout.write('\n');
+  printTable();
+  process.stdout.write('\n');
+
+  if (settings.profileDir) {
+    const file = newestProfile(settings.profileDir);
+    if (file) process.stdout.write(`CPU profile of tokenproc (${file}):\n${formatProfileSummary(summarizeProfile(readProfile(file), 30))}\n\n`);
+  }
+
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a / b, 3));
+  const value = (v: number | undefined, digits = 3) => (v === undefined ? null : round(v, digits));
+  const summary = {
+    exchange_rps: value(ours?.exchangeSaturated.rps, 0),
+    exchange_p50_ms: value(ours?.fixedPaced.latency.p50),
+    exchange_p99_ms: value(ours?.fixedPaced.latency.p99),
+    exchange_fixed_rate: settings.rate,
+    exchange_fixed_rate_achieved_rps: value(ours?.fixedPaced.rps, 0),
+    exchange_p99_ms_autocannon_rate: value(ours?.fixedAutocannon.latency.p99),
+    exchange_half_capacity_rate: ours?.halfRate ?? null,
+    exchange_half_capacity_p99_ms: value(ours?.halfCapacity.latency.p99),
+    exchange_1conn_p50_ms: value(ours?.single.latency.p50),
+    exchange_1conn_p99_ms: value(ours?.single.latency.p99),
+    exchange_saturation_p50_ms: value(ours?.exchangeSaturated.latency.p50),
+    exchange_saturation_p99_ms: value(ours?.exchangeSaturated.latency.p99),
+    exchange_default_rps: value(ours?.exchangeDefault.rps, 0),
+    exchange_default_p99_ms: value(ours?.exchangeDefault.latency.p99),
+    cc_rps: value(ours?.clientCredentials.rps, 0),
+    cc_p99_ms: value(ours?.clientCredentials.latency.p99),
+    bare_rps: value(floor?.saturated.rps, 0),
+    bare_p99_ms: value(floor?.saturated.latency.p99),
+    bare_p99_ms_at_fixed_rate: value(floor?.fixed.latency.p99),
+    crypto_floor_ops: value(cryptoFloor?.opsPerSecond, 0),
+    floor_ratio: ratio(ours?.exchangeSaturated.rps, floor?.saturated.rps),
+    sandbox_ms: value(sandboxSeed?.sandboxMs, 4),
+    sandbox_host_ms: value(sandboxSeed?.hostMs, 4),
+    request_ms_1conn: value(ours?.serverRequestMs, 4),
+    sandbox_share: ratio(sandboxSeed?.sandboxMs, ours?.serverRequestMs),
+    sandbox_share_incl_host: ratio(sandboxSeed?.runMs, ours?.serverRequestMs),
+    sandbox_default_ms: value(sandboxDefault?.sandboxMs, 4),
+    sandbox_main_thread_ms: value(sandboxSeed?.mainThreadMs, 4),
+    exchange_cpu_us_per_request: value(rows.find((r) => r.scenario.startsWith('exchange (seed'))?.cpuMicrosPerRequest, 0),
+    exchange_main_thread_us_per_request: value(rows.find((r) => r.scenario.startsWith('exchange (seed'))?.mainThreadMicrosPerRequest, 0),
+    exchange_1conn_rps: value(ours?.single.rps, 0),
+    peer: peer ? `oidc-provider@${peer.version}` : null,
+    peer_rps: value(peer?.saturated.rps, 0),
+    peer_p99_ms: value(peer?.saturated.latency.p99),
+    peer_ratio: ratio(ours?.exchangeSaturated.rps, peer?.saturated.rps),
+    rss_mb: value(ours?.rssEnd, 1),
+    rss_mb_after_first_phase: value(ours?.rssAfterFirstPhase, 1),
+    rss_mb_min: ours ? round(Math.min(...ours.rss.map((s) => s.mb)), 1) : null,
+    rss_mb_max: ours ? round(Math.max(...ours.rss.map((s) => s.mb)), 1) : null,
+    connections: settings.connections,
+    duration_s: settings.durationSeconds,
+    warmup_s: settings.warmupSeconds,
+    all_requests_ok: allClean,
+    node: process.version,
+    isolated_vm: isolatedVmVersion,
+    cores: os.cpus().length,
+    loadavg_at_start: round(loadStart, 2),
+  };
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify({ summary, settings: { ...settings, phases: [...settings.phases] }, rows, rss: ours?.rss ?? null }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (!allClean) {
+    log('some requests failed: the numbers above are not valid');
+    process.exitCode = 1;
+  }
+}
+
+const stopAll = async () => {
+  await Promise.allSettled([...running].map((s) => s.stop()));
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the servers`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  await stopAll();
+  process.exitCode = 1;
+}
