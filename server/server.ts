@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
-import { openStore } from './store/index.ts';
+import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
 import { createApp } from './app.ts';
@@ -60,7 +60,8 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger):
   runtime.cache.startPolling(1000);
 
   server.on('request', createApp(runtime));
-  logger.info('listening', { port, host: config.host, issuer: config.issuer, data_dir: config.databaseUrl ? null : config.dataDir });
+  const storeLocation = store instanceof PostgresStore ? store.location : config.dataDir;
+  logger.info('listening', { port, host: config.host, issuer: config.issuer, store: storeLocation });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

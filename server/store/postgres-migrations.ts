@@ -1,0 +1,166 @@
+import type { ClientBase } from 'pg';
+import type { Migration } from './migrations.ts';
+
+/**
+ * The PostgreSQL schema: the same tables, columns and rules as the SQLite schema
+ * (server/store/migrations.ts), in PostgreSQL's dialect. A migration, once released, never changes.
+ * Times are epoch seconds (BIGINT); JSON values are TEXT, so records read back exactly as written
+ * (JSONB would reorder object keys). `schema_version` records which migrations ran.
+ */
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'initial schema',
+    sql: `
+      CREATE TABLE store_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL
+      );
+      INSERT INTO store_revision (id, revision) VALUES (1, 0);
+
+      CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT,
+        client_secret_hash TEXT,
+        token_endpoint_auth_method TEXT NOT NULL,
+        jwks TEXT,
+        grant_types TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        audiences TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        procedures TEXT NOT NULL,
+        access_token_ttl BIGINT NOT NULL,
+        accept_unvalidated_tokens BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE procedures (
+        id TEXT PRIMARY KEY,
+        flow TEXT NOT NULL,
+        active_version INTEGER NOT NULL,
+        latest_version INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE procedure_versions (
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        flow TEXT NOT NULL,
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (id, version)
+      );
+      ALTER TABLE procedures ADD CONSTRAINT procedures_active_version_fkey
+        FOREIGN KEY (id, active_version) REFERENCES procedure_versions (id, version) DEFERRABLE INITIALLY DEFERRED;
+      ALTER TABLE procedure_versions ADD CONSTRAINT procedure_versions_procedure_fkey
+        FOREIGN KEY (id) REFERENCES procedures (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+      -- A published version is immutable: rollback means activating an older one.
+      CREATE FUNCTION procedure_versions_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'procedure versions are immutable';
+      END
+      $$;
+      CREATE TRIGGER procedure_versions_immutable BEFORE UPDATE ON procedure_versions
+        FOR EACH ROW EXECUTE FUNCTION procedure_versions_refuse_update();
+
+      CREATE TABLE trusted_issuers (
+        id TEXT PRIMARY KEY,
+        issuer TEXT NOT NULL,
+        jwks_uri TEXT,
+        jwks TEXT,
+        allowed_algs TEXT,
+        audiences TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        -- Insertion order, the tie-break SQLite's rowid gives for keys created in the same second.
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        alg TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT
+      );
+      -- At most one active (unretired) key.
+      CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;
+
+      CREATE TABLE admin_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        hash TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE audit (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        old_version TEXT,
+        new_version TEXT,
+        details TEXT
+      );
+
+      CREATE TABLE assertion_jtis (
+        client_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX assertion_jtis_expiry ON assertion_jtis (expires_at);
+    `,
+  },
+];
+
+/** The newest schema version this build knows. */
+export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * The advisory lock every tokenproc instance takes while migrating, so instances starting at once
+ * on a fresh database apply each migration exactly once. Any fixed 64-bit number works; this one
+ * spells RFC 8693.
+ */
+export const MIGRATION_LOCK_KEY = 86_930_001;
+
+/**
+ * Applies the missing migrations in one transaction under the advisory lock. Idempotent. Refuses a
+ * database written by a newer build. Returns the versions it applied.
+ */
+export async function migratePostgres(
+  client: ClientBase,
+  nowSeconds: number,
+  migrations: readonly Migration[] = PG_MIGRATIONS,
+): Promise<number[]> {
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  await client.query('BEGIN');
+  try {
+    // Released at COMMIT or ROLLBACK, also if this process dies mid-way.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
+    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+    const current = rows[0]?.v ?? 0;
+    if (current > latest) {
+      throw new Error(`database schema version ${current} is newer than this build supports (${latest}); upgrade tokenproc`);
+    }
+    const applied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (migration.version <= current) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [migration.version, nowSeconds]);
+      applied.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
