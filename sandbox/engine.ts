@@ -8,6 +8,7 @@ import { compileProcedure } from './compile.ts';
 import { defaultSandboxEventLogger } from './event-logger.ts';
 import type { SandboxEventLogger } from './event-logger.ts';
 import { createCallState } from './host-bridge.ts';
+import { serializeProcedureInput } from './input-json.ts';
 import { resolveSandboxLimits } from './limits.ts';
 import { IsolatePool } from './pool.ts';
 import { callProcedureIsolate } from './procedure-isolate.ts';
@@ -35,6 +36,13 @@ export function procedureLabel(procedure: Pick<ProcedureRef, 'id' | 'filename'>)
   return procedure.id;
 }
 
+interface KnownProcedure {
+  readonly source: string;
+  readonly filename: string | undefined;
+  readonly sha256: string;
+  readonly label: string;
+}
+
 function presentedTokenValues(input: ProcedureInput): string[] {
   const values: string[] = [];
   if (input.subjectToken) values.push(input.subjectToken.value);
@@ -49,25 +57,27 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
   let closed = false;
   const settings = { limits, events, isClosed: () => closed };
   const pool = new IsolatePool(settings);
-  const hashes = new Map<string, { source: string; sha256: string }>();
+  const known = new Map<string, KnownProcedure>();
 
   /**
    * Hashed here rather than trusting ProcedureRef.sha256, so a stale hash can never run old code;
-   * remembered per id so a hot procedure is compared (usually the same string), not rehashed.
+   * remembered per id so a hot procedure is compared (usually the same string), not rehashed, and
+   * its label is not rebuilt on every call.
    */
-  function sourceHash(procedure: ProcedureRef): string {
-    const known = hashes.get(procedure.id);
-    if (known !== undefined && known.source === procedure.source) return known.sha256;
-    const sha256 = createHash('sha256').update(procedure.source).digest('hex');
-    if (hashes.size >= MAX_REMEMBERED_HASHES) hashes.clear();
-    hashes.set(procedure.id, { source: procedure.source, sha256 });
-    return sha256;
+  function knownProcedure(procedure: ProcedureRef): KnownProcedure {
+    const entry = known.get(procedure.id);
+    if (entry !== undefined && entry.source === procedure.source && entry.filename === procedure.filename) return entry;
+    const sha256 =
+      entry !== undefined && entry.source === procedure.source ? entry.sha256 : createHash('sha256').update(procedure.source).digest('hex');
+    if (known.size >= MAX_REMEMBERED_HASHES) known.clear();
+    const fresh = { source: procedure.source, filename: procedure.filename, sha256, label: procedureLabel(procedure) };
+    known.set(procedure.id, fresh);
+    return fresh;
   }
 
   async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
     if (closed) throw new Error('the procedure engine is closed');
-    const label = procedureLabel(procedure);
-    const sha256 = sourceHash(procedure);
+    const { label, sha256 } = knownProcedure(procedure);
     const state = createCallState({
       procedureId: procedure.id,
       requestId: runOptions.requestId,
@@ -82,11 +92,11 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     if (lease.ok) {
       let reusable = false;
       try {
-        const result = await callProcedureIsolate(lease.procedureIsolate, JSON.stringify(input), state, label, settings);
+        const result = await callProcedureIsolate(lease.procedureIsolate, serializeProcedureInput(input), state, label, settings);
         outcome = result.outcome;
         reusable = result.reusable;
       } finally {
-        pool.release(lease.procedureIsolate, reusable);
+        pool.release(lease.procedureIsolate, reusable, state);
       }
     } else {
       outcome = lease.outcome;
@@ -108,7 +118,7 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     compile: (source, _filename) => compileProcedure(source, limits.memoryMb),
     run,
     evict: (procedureId) => {
-      hashes.delete(procedureId);
+      known.delete(procedureId);
       pool.evict(procedureId);
     },
     stats: () => pool.stats(),

@@ -20,6 +20,17 @@ function depthWithin(value: unknown, remaining: number): boolean {
   return true;
 }
 
+/**
+ * Every level of nesting opens with a `{` or `[` in the text, so a text holding at most `maxDepth`
+ * of them cannot nest deeper (brackets inside strings only raise the count): the walk is skipped.
+ */
+function fewBrackets(text: string, maxDepth: number): boolean {
+  let count = 0;
+  for (let at = text.indexOf('{'); at !== -1; at = text.indexOf('{', at + 1)) if (++count > maxDepth) return false;
+  for (let at = text.indexOf('['); at !== -1; at = text.indexOf('[', at + 1)) if (++count > maxDepth) return false;
+  return true;
+}
+
 /** A JSON object (not an array) from untrusted text, or null when it is not one or nests too deep. */
 export function parseUntrustedObject(text: string, maxDepth = MAX_JSON_DEPTH): Record<string, unknown> | null {
   let value: unknown;
@@ -30,5 +41,5 @@ export function parseUntrustedObject(text: string, maxDepth = MAX_JSON_DEPTH): R
     return null;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  return depthWithin(value, maxDepth) ? (value as Record<string, unknown>) : null;
+  return fewBrackets(text, maxDepth) || depthWithin(value, maxDepth) ? (value as Record<string, unknown>) : null;
 }

@@ -6,6 +6,7 @@
  */
 import { createProcedureIsolate, disposeProcedureIsolate } from './procedure-isolate.ts';
 import type { IsolateSettings, ProcedureIsolate } from './procedure-isolate.ts';
+import { createCallState } from './host-bridge.ts';
 import type { CallState } from './host-bridge.ts';
 import { failure } from './outcome.ts';
 import type { Failure } from './outcome.ts';
@@ -16,8 +17,19 @@ interface ProcedureSlot {
   readonly isolates: Set<ProcedureIsolate>;
   /** Isolates being built for this slot. */
   creating: number;
+  /** Of those, replacements built between calls (see release). */
+  replacing: number;
   readonly waiters: Array<() => void>;
+  /** What the last acquire asked for: a replacement for a worn-out isolate is built from it. */
+  source: string;
+  label: string;
 }
+
+/** Top-level code of a replacement being built between calls has no request to serve. */
+const NO_REQUEST_HOST = {
+  initialize: () => ({ error: 'server_error' as const, description: 'no active call' }),
+  issue: () => ({ error: 'server_error' as const, description: 'no active call' }),
+};
 
 export type Lease = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: false; outcome: Failure };
 
@@ -51,6 +63,8 @@ export class IsolatePool {
     for (;;) {
       if (this.#closed) return { ok: false, outcome: failure('runtime_error', request.label, 'the sandbox engine is closed') };
       const slot = this.#slotFor(procedureId);
+      slot.source = request.source;
+      slot.label = request.label;
       if (slot.sha256 !== sha256) {
         // A new source: old isolates finish their current call and are then disposed.
         for (const procedureIsolate of slot.isolates) this.#retire(slot, procedureIsolate);
@@ -62,7 +76,9 @@ export class IsolatePool {
           return { ok: true, procedureIsolate };
         }
       }
-      if (this.#liveCount(slot) + slot.creating < this.#settings.limits.maxIsolatesPerProcedure) {
+      // A replacement already on its way is ready sooner than a new build: wait for it, one waiter each.
+      const replacementComing = slot.replacing > slot.waiters.length;
+      if (!replacementComing && this.#liveCount(slot) + slot.creating < this.#settings.limits.maxIsolatesPerProcedure) {
         slot.creating += 1;
         let created;
         try {
@@ -84,24 +100,26 @@ export class IsolatePool {
     }
   }
 
-  /** Returns an isolate after a call; `reusable` false disposes it (timeout, memory, disposal). */
-  release(procedureIsolate: ProcedureIsolate, reusable: boolean): void {
+  /**
+   * Returns an isolate after a call; `reusable` false disposes it (timeout, memory, disposal). An
+   * isolate that served `maxCallsPerIsolate` calls is disposed and its replacement built now, off
+   * the request path, so no request waits for the rebuild unless it arrives during it.
+   * `state` is the call just served: the replacement's top-level log lines go to its sink.
+   */
+  release(procedureIsolate: ProcedureIsolate, reusable: boolean, state?: CallState): void {
     procedureIsolate.busy = false;
     procedureIsolate.lastUsedAt = Date.now();
     const slot = this.#slots.get(procedureIsolate.procedureId);
     const owned = slot !== undefined && slot.isolates.has(procedureIsolate);
-    if (
-      !reusable ||
-      !owned ||
-      this.#closed ||
-      procedureIsolate.retired ||
-      procedureIsolate.isolate.isDisposed ||
-      procedureIsolate.calls >= this.#settings.limits.maxCallsPerIsolate
-    ) {
+    const healthy = reusable && owned && !this.#closed && !procedureIsolate.retired && !procedureIsolate.isolate.isDisposed;
+    const wornOut = procedureIsolate.calls >= this.#settings.limits.maxCallsPerIsolate;
+    if (!healthy || wornOut) {
       if (slot !== undefined) slot.isolates.delete(procedureIsolate);
       disposeProcedureIsolate(procedureIsolate);
     }
-    if (slot !== undefined) this.#wakeOne(slot);
+    if (slot === undefined) return;
+    if (healthy && wornOut && state !== undefined && slot.sha256 === procedureIsolate.sha256) this.#buildReplacement(slot, state);
+    this.#wakeOne(slot);
   }
 
   /** Drops a procedure's isolates: idle ones now, busy ones when their call ends. */
@@ -150,10 +168,45 @@ export class IsolatePool {
     this.#slots.clear();
   }
 
+  /** Builds an isolate for the slot in the background; a request arriving meanwhile waits for it. */
+  #buildReplacement(slot: ProcedureSlot, lastCall: CallState): void {
+    if (this.#liveCount(slot) + slot.creating >= this.#settings.limits.maxIsolatesPerProcedure) return;
+    const { sha256, source, label } = slot;
+    const state = createCallState({
+      procedureId: slot.id,
+      requestId: lastCall.requestId,
+      host: NO_REQUEST_HOST,
+      log: lastCall.log,
+      limits: lastCall.limits,
+      events: lastCall.events,
+      secrets: [...lastCall.secrets],
+    });
+    slot.creating += 1;
+    slot.replacing += 1;
+    void createProcedureIsolate(slot.id, source, sha256, label, state, this.#settings)
+      .then(
+        (created) => {
+          if (!created.ok) return;
+          const procedureIsolate = created.procedureIsolate;
+          if (this.#closed || this.#slots.get(slot.id) !== slot || slot.sha256 !== sha256) disposeProcedureIsolate(procedureIsolate);
+          else slot.isolates.add(procedureIsolate);
+        },
+        (error: unknown) => {
+          this.#settings.events.error('procedure isolate rebuild failed', { procedureId: slot.id, error: String(error) });
+        },
+      )
+      .finally(() => {
+        slot.creating -= 1;
+        slot.replacing -= 1;
+        // A failed build is retried by the next request, on its own path, which reports the failure.
+        this.#wakeOne(slot);
+      });
+  }
+
   #slotFor(procedureId: string): ProcedureSlot {
     let slot = this.#slots.get(procedureId);
     if (slot === undefined) {
-      slot = { id: procedureId, sha256: '', isolates: new Set(), creating: 0, waiters: [] };
+      slot = { id: procedureId, sha256: '', isolates: new Set(), creating: 0, replacing: 0, waiters: [], source: '', label: procedureId };
       this.#slots.set(procedureId, slot);
     }
     return slot;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { OAUTH_ERROR_STATUS } from '../server/oauth/errors.ts';
+import { ACTOR_TOKEN_REF, SUBJECT_TOKEN_REF } from './input-json.ts';
 import type { SandboxLimits } from './types.ts';
 
 /** The name V8 gives the procedure's script in stack frames; also how the prelude finds its frames. */
@@ -23,5 +24,7 @@ export function preludeConfigJson(limits: SandboxLimits): string {
     maxLogLineLength: limits.maxLogLineLength,
     oauthErrorCodes: Object.keys(OAUTH_ERROR_STATUS),
     oauthErrorStatus: OAUTH_ERROR_STATUS,
+    subjectTokenRef: SUBJECT_TOKEN_REF,
+    actorTokenRef: ACTOR_TOKEN_REF,
   });
 }

@@ -60,6 +60,8 @@
   const MAX_MESSAGE = 500;
   const MAX_STACK_SCAN = 8000;
   const MAX_LIST = 1000;
+  const SUBJECT_TOKEN_REF = config.subjectTokenRef;
+  const ACTOR_TOKEN_REF = config.actorTokenRef;
 
   // Power the procedure must not have. isolated-vm isolates have no require/process/timers already.
   const REMOVED_GLOBALS = ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'FinalizationRegistry'];
@@ -83,6 +85,24 @@
   function append(list, value) {
     setValue(list, list.length, value, true);
   }
+  // Per-call objects are filled while no setter a procedure planted on Object.prototype or
+  // Array.prototype is on their prototype chain, so plain assignment (far cheaper than
+  // defineProperty) is safe; `finish` gives them their real prototype once they are complete.
+  // Objects start under a frozen, empty, null-prototype parent rather than a null prototype, which
+  // would leave them in V8's slow dictionary mode.
+  const STAGING_PROTOTYPE = freeze(create(null));
+  function bareObject() {
+    return create(STAGING_PROTOTYPE);
+  }
+  function bareList() {
+    const list = [];
+    setPrototypeOf(list, null);
+    return list;
+  }
+  function finish(target, prototype) {
+    setPrototypeOf(target, prototype);
+    return target;
+  }
   function truncate(text, max) {
     return text.length > max ? call(stringSlice, text, [0, max]) + '...' : text;
   }
@@ -91,12 +111,12 @@
   }
   /** Splits on runs of whitespace, like Curity's space-separated scope strings. */
   function splitWords(text) {
-    const words = [];
+    const words = bareList();
     let start = -1;
     for (let i = 0; i <= text.length; i++) {
       const space = i === text.length || isWhitespace(call(stringCharCodeAt, text, [i]));
       if (space && start >= 0) {
-        append(words, call(stringSlice, text, [start, i]));
+        words[words.length] = call(stringSlice, text, [start, i]);
         start = -1;
       } else if (!space && start < 0) {
         start = i;
@@ -143,9 +163,9 @@
     return true;
   });
   hidden(JavaListPrototype, 'toArray', function toArray() {
-    const copy = [];
-    for (let i = 0; i < this.length; i++) append(copy, this[i]);
-    return copy;
+    const copy = bareList();
+    for (let i = 0; i < this.length; i++) copy[i] = this[i];
+    return finish(copy, ArrayPrototype);
   });
   function listIterator(items) {
     let index = 0;
@@ -164,10 +184,9 @@
   freeze(JavaListPrototype);
 
   function javaList(items, wrapItems) {
-    const list = [];
-    for (let i = 0; i < items.length; i++) append(list, wrapItems ? wrapClaim(items[i]) : items[i]);
-    setPrototypeOf(list, JavaListPrototype);
-    return list;
+    const list = bareList();
+    for (let i = 0; i < items.length; i++) list[i] = wrapItems ? wrapClaim(items[i]) : items[i];
+    return finish(list, JavaListPrototype);
   }
 
   // Token data: claims as own enumerable properties; Map methods inherited and non-enumerable, so
@@ -203,10 +222,10 @@
     return value;
   }
   function tokenData(claims) {
-    const data = create(TokenDataPrototype);
+    const data = bareObject();
     const keys = objectKeys(claims);
-    for (let i = 0; i < keys.length; i++) setValue(data, keys[i], wrapClaim(claims[keys[i]]), true);
-    return data;
+    for (let i = 0; i < keys.length; i++) data[keys[i]] = wrapClaim(claims[keys[i]]);
+    return finish(data, TokenDataPrototype);
   }
 
   // Curity's ScriptDelegation, as a plain object with its getters.
@@ -227,26 +246,26 @@
 
   function delegation(view) {
     if (view === null || view === undefined) return null;
-    const value = create(DelegationPrototype);
-    setValue(value, 'id', view.id, true);
-    setValue(value, 'clientId', view.clientId, true);
-    setValue(value, 'scope', view.scope, true);
-    setValue(value, 'claims', tokenData(view.claims || {}), true);
-    return value;
+    const value = bareObject();
+    value.id = view.id;
+    value.clientId = view.clientId;
+    value.scope = view.scope;
+    value.claims = tokenData(view.claims || {});
+    return finish(value, DelegationPrototype);
   }
 
   /** Normalises audiences/scopes arguments: array, Java-style set, JS Set, space-separated string, null. */
   function toStringList(value, name) {
-    const out = [];
+    const out = bareList();
     if (value === null || value === undefined) return out;
     if (typeof value === 'string') return splitWords(value);
     let items;
     if (isArray(value)) items = value;
     else if (typeof value === 'object' && getPrototypeOf(value) === SetPrototype) {
-      items = [];
+      items = bareList();
       const iterator = call(setValues, value, []);
       for (let step = call(iteratorNext, iterator, []); !step.done; step = call(iteratorNext, iterator, [])) {
-        append(items, step.value);
+        items[items.length] = step.value;
       }
     } else if (typeof value === 'object' && typeof value.toArray === 'function') items = value.toArray();
     else throw new TypeErrorCtor(name + ' must be an array, a set, a string or null');
@@ -255,7 +274,7 @@
       const item = items[i];
       if (item === null || item === undefined) continue;
       const text = typeof item === 'string' ? item : safeString(item);
-      if (text.length > 0) append(out, text);
+      if (text.length > 0) out[out.length] = text;
     }
     return out;
   }
@@ -424,19 +443,19 @@
   freeze(ClientPrototype);
 
   function clientView(client) {
-    const view = create(ClientPrototype);
-    const properties = {};
+    const view = bareObject();
+    const properties = bareObject();
     const propertyKeys = objectKeys(client.properties);
-    for (let i = 0; i < propertyKeys.length; i++) setValue(properties, propertyKeys[i], client.properties[propertyKeys[i]], true);
+    for (let i = 0; i < propertyKeys.length; i++) properties[propertyKeys[i]] = client.properties[propertyKeys[i]];
     let audiencesAsString = '';
     for (let i = 0; i < client.audiences.length; i++) audiencesAsString += (i > 0 ? ' ' : '') + client.audiences[i];
-    setValue(view, 'id', client.id, true);
-    setValue(view, 'name', client.name, true);
-    setValue(view, 'properties', properties, true);
-    setValue(view, 'audiences', javaList(client.audiences, false), true);
-    setValue(view, 'audiencesAsString', audiencesAsString, true);
-    setValue(view, 'scope', client.scope, true);
-    return freeze(view);
+    view.id = client.id;
+    view.name = client.name;
+    view.properties = finish(properties, ObjectPrototype);
+    view.audiences = javaList(client.audiences, false);
+    view.audiencesAsString = audiencesAsString;
+    view.scope = client.scope;
+    return freeze(finish(view, ClientPrototype));
   }
 
   // context.request: form parameters and headers (lower-case names; credentials already removed).
@@ -480,17 +499,18 @@
     return out;
   }
 
+  const CONTEXT_ATTRIBUTE_NAMES = freeze(['acr', 'amr', 'auth_time']);
   function subjectAttributesOf(claims) {
-    const attributes = {};
-    if (claims && typeof claims.sub === 'string') setValue(attributes, 'subject', claims.sub, true);
+    const attributes = bareObject();
+    if (claims && typeof claims.sub === 'string') attributes.subject = claims.sub;
     return attributes;
   }
   function contextAttributesOf(claims) {
-    const attributes = {};
+    const attributes = bareObject();
     if (claims) {
-      const names = ['acr', 'amr', 'auth_time'];
-      for (let i = 0; i < names.length; i++) {
-        if (has(claims, names[i])) setValue(attributes, names[i], claims[names[i]], true);
+      for (let i = 0; i < CONTEXT_ATTRIBUTE_NAMES.length; i++) {
+        const name = CONTEXT_ATTRIBUTE_NAMES[i];
+        if (has(claims, name)) attributes[name] = claims[name];
       }
     }
     return attributes;
@@ -754,10 +774,21 @@
     return 'R' + json;
   }
 
+  // The host writes each presented token's value and claims once (sandbox/input-json.ts): a number
+  // stands where the form parameter's values or the delegation's claims belong. The parsed input is
+  // never handed to the procedure, so these plain assignments to its own properties are safe.
+  function restoreToken(token, form, name, ref) {
+    if (token === null || token === undefined) return;
+    if (has(form, name) && form[name] === ref) form[name] = [token.value];
+    if (token.delegation && token.delegation.claims === ref) token.delegation.claims = token.claims;
+  }
+
   return function run(inputJson) {
     logLines = 0;
     try {
       const input = jsonParse(inputJson);
+      restoreToken(input.subjectToken, input.request.formParameters, 'subject_token', SUBJECT_TOKEN_REF);
+      restoreToken(input.actorToken, input.request.formParameters, 'actor_token', ACTOR_TOKEN_REF);
       const shared = sharedCall(input);
       const context = input.initialized ? initializedContext(shared, input.initialized, null) : uninitializedContext(shared);
       const procedure = findResult();
