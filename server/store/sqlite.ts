@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
 import { StoreConflictError } from './errors.ts';
 import { migrate } from './migrations.ts';
 import type {
@@ -16,6 +16,7 @@ import type {
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
+import { changedClientFields, int, intOrNull, jsonOrNull, text, textOrNull, toClient, toProcedureVersion, toTrustedIssuer } from './rows.ts';
 
 export const DATABASE_FILE_NAME = 'tokenproc.db';
 
@@ -26,7 +27,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-type Row = Record<string, SQLOutputValue>;
 type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
 const AUDIT_DEFAULT_LIMIT = 100;
@@ -543,104 +543,4 @@ export class SqliteStore implements Store {
       .all(procedureId)
       .map((row) => text(row, 'client_id'));
   }
-}
-
-// ---- row mapping ----
-
-function text(row: Row | undefined, column: string): string {
-  const value = row?.[column];
-  if (typeof value !== 'string') throw new Error(`store: column ${column} is not text`);
-  return value;
-}
-
-function textOrNull(row: Row, column: string): string | null {
-  return row[column] === null ? null : text(row, column);
-}
-
-function int(row: Row | undefined, column: string): number {
-  const value = row?.[column];
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  throw new Error(`store: column ${column} is not an integer`);
-}
-
-function intOrNull(row: Row, column: string): number | null {
-  return row[column] === null ? null : int(row, column);
-}
-
-function parsed<T>(row: Row, column: string): T {
-  return JSON.parse(text(row, column)) as T;
-}
-
-function jsonOrNull(value: unknown): SQLInputValue {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-function toClient(row: Row): ClientRecord {
-  const client: ClientRecord = {
-    client_id: text(row, 'client_id'),
-    client_secret_hash: textOrNull(row, 'client_secret_hash'),
-    token_endpoint_auth_method: text(row, 'token_endpoint_auth_method') as ClientRecord['token_endpoint_auth_method'],
-    jwks: row['jwks'] === null ? null : parsed<ClientRecord['jwks']>(row, 'jwks'),
-    grant_types: parsed<ClientRecord['grant_types']>(row, 'grant_types'),
-    scope: text(row, 'scope'),
-    audiences: parsed<string[]>(row, 'audiences'),
-    properties: parsed<Record<string, string>>(row, 'properties'),
-    procedures: parsed<ClientRecord['procedures']>(row, 'procedures'),
-    access_token_ttl: int(row, 'access_token_ttl'),
-    accept_unvalidated_tokens: int(row, 'accept_unvalidated_tokens') === 1,
-    created_at: int(row, 'created_at'),
-    updated_at: int(row, 'updated_at'),
-  };
-  const name = textOrNull(row, 'name');
-  if (name !== null) client.name = name;
-  return client;
-}
-
-function toProcedureVersion(row: Row): ProcedureVersion {
-  return {
-    id: text(row, 'id'),
-    version: int(row, 'version'),
-    flow: text(row, 'flow') as FlowId,
-    source: text(row, 'source'),
-    sha256: text(row, 'sha256'),
-    created_at: int(row, 'created_at'),
-    created_by: text(row, 'created_by'),
-  };
-}
-
-/** Optional members absent in the database are absent from the record (not null). */
-function toTrustedIssuer(row: Row): TrustedIssuerRecord {
-  const issuer: TrustedIssuerRecord = {
-    id: text(row, 'id'),
-    issuer: text(row, 'issuer'),
-    created_at: int(row, 'created_at'),
-    updated_at: int(row, 'updated_at'),
-  };
-  const jwksUri = textOrNull(row, 'jwks_uri');
-  if (jwksUri !== null) issuer.jwks_uri = jwksUri;
-  if (row['jwks'] !== null) issuer.jwks = parsed<TrustedIssuerRecord['jwks']>(row, 'jwks');
-  if (row['allowed_algs'] !== null) issuer.allowed_algs = parsed<string[]>(row, 'allowed_algs');
-  if (row['audiences'] !== null) issuer.audiences = parsed<string[]>(row, 'audiences');
-  return issuer;
-}
-
-/** Names of the public fields a replace changed; the secret is reported by name only. */
-function changedClientFields(before: ClientRecord, after: ClientRecord): string[] {
-  const fields: Array<keyof ClientRecord> = [
-    'name',
-    'client_secret_hash',
-    'token_endpoint_auth_method',
-    'jwks',
-    'grant_types',
-    'scope',
-    'audiences',
-    'properties',
-    'procedures',
-    'access_token_ttl',
-    'accept_unvalidated_tokens',
-  ];
-  return fields
-    .filter((field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null))
-    .map((field) => (field === 'client_secret_hash' ? 'client_secret' : field));
 }

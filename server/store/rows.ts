@@ -1,0 +1,112 @@
+/**
+ * Row mapping shared by the SQLite and PostgreSQL stores, so both return exactly the same records
+ * (the contract tests compare them).
+ */
+import type { ClientRecord, FlowId, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
+
+export type Row = Record<string, unknown>;
+
+export function text(row: Row | undefined, column: string): string {
+  const value = row?.[column];
+  if (typeof value !== 'string') throw new Error(`store: column ${column} is not text`);
+  return value;
+}
+
+export function textOrNull(row: Row, column: string): string | null {
+  return row[column] === null ? null : text(row, column);
+}
+
+/** SQLite gives a number (or a bigint); node-postgres gives BIGINT as a decimal string, to keep it exact. */
+export function int(row: Row | undefined, column: string): number {
+  const value = row?.[column];
+  const number = typeof value === 'string' || typeof value === 'bigint' ? Number(value) : value;
+  if (typeof number === 'number' && Number.isSafeInteger(number)) return number;
+  throw new Error(`store: column ${column} is not an integer`);
+}
+
+export function intOrNull(row: Row, column: string): number | null {
+  return row[column] === null ? null : int(row, column);
+}
+
+export function parsed<T>(row: Row, column: string): T {
+  return JSON.parse(text(row, column)) as T;
+}
+
+export function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** SQLite stores booleans as 0/1, PostgreSQL as boolean. */
+function bool(row: Row, column: string): boolean {
+  const value = row[column];
+  return typeof value === 'boolean' ? value : int(row, column) === 1;
+}
+
+export function toClient(row: Row): ClientRecord {
+  const client: ClientRecord = {
+    client_id: text(row, 'client_id'),
+    client_secret_hash: textOrNull(row, 'client_secret_hash'),
+    token_endpoint_auth_method: text(row, 'token_endpoint_auth_method') as ClientRecord['token_endpoint_auth_method'],
+    jwks: row['jwks'] === null ? null : parsed<ClientRecord['jwks']>(row, 'jwks'),
+    grant_types: parsed<ClientRecord['grant_types']>(row, 'grant_types'),
+    scope: text(row, 'scope'),
+    audiences: parsed<string[]>(row, 'audiences'),
+    properties: parsed<Record<string, string>>(row, 'properties'),
+    procedures: parsed<ClientRecord['procedures']>(row, 'procedures'),
+    access_token_ttl: int(row, 'access_token_ttl'),
+    accept_unvalidated_tokens: bool(row, 'accept_unvalidated_tokens'),
+    created_at: int(row, 'created_at'),
+    updated_at: int(row, 'updated_at'),
+  };
+  const name = textOrNull(row, 'name');
+  if (name !== null) client.name = name;
+  return client;
+}
+
+export function toProcedureVersion(row: Row): ProcedureVersion {
+  return {
+    id: text(row, 'id'),
+    version: int(row, 'version'),
+    flow: text(row, 'flow') as FlowId,
+    source: text(row, 'source'),
+    sha256: text(row, 'sha256'),
+    created_at: int(row, 'created_at'),
+    created_by: text(row, 'created_by'),
+  };
+}
+
+/** Optional members absent in the database are absent from the record (not null). */
+export function toTrustedIssuer(row: Row): TrustedIssuerRecord {
+  const issuer: TrustedIssuerRecord = {
+    id: text(row, 'id'),
+    issuer: text(row, 'issuer'),
+    created_at: int(row, 'created_at'),
+    updated_at: int(row, 'updated_at'),
+  };
+  const jwksUri = textOrNull(row, 'jwks_uri');
+  if (jwksUri !== null) issuer.jwks_uri = jwksUri;
+  if (row['jwks'] !== null) issuer.jwks = parsed<TrustedIssuerRecord['jwks']>(row, 'jwks');
+  if (row['allowed_algs'] !== null) issuer.allowed_algs = parsed<string[]>(row, 'allowed_algs');
+  if (row['audiences'] !== null) issuer.audiences = parsed<string[]>(row, 'audiences');
+  return issuer;
+}
+
+/** Names of the public fields a replace changed; the secret is reported by name only. */
+export function changedClientFields(before: ClientRecord, after: ClientRecord): string[] {
+  const fields: Array<keyof ClientRecord> = [
+    'name',
+    'client_secret_hash',
+    'token_endpoint_auth_method',
+    'jwks',
+    'grant_types',
+    'scope',
+    'audiences',
+    'properties',
+    'procedures',
+    'access_token_ttl',
+    'accept_unvalidated_tokens',
+  ];
+  return fields
+    .filter((field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null))
+    .map((field) => (field === 'client_secret_hash' ? 'client_secret' : field));
+}
