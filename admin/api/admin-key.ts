@@ -34,6 +34,7 @@ export async function ensureAdminKey(store: Store, configuredKey: string | null)
   }
   if (stored) return null;
   const generated = crypto.randomBytes(32).toString('base64url');
-  await store.setAdminKeyHash(hashAdminKey(generated), 'system');
-  return generated;
+  const hash = hashAdminKey(generated);
+  // Another instance on a shared store may have stored its own key first: then that one stands.
+  return (await store.initAdminKeyHash(hash, 'system')) === hash ? generated : null;
 }

@@ -476,6 +476,17 @@ export class PostgresStore implements Store {
     });
   }
 
+  async initAdminKeyHash(hash: string, actor: string): Promise<string> {
+    return this.write(async (tx) => {
+      // write() holds the revision-row lock, so concurrent instances take turns here.
+      const [existing] = await run(tx, 'SELECT hash FROM admin_key WHERE id = 1');
+      if (existing) return text(existing, 'hash');
+      await run(tx, 'INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)', [hash, this.clock()]);
+      await this.recordChange(tx, { actor, action: 'admin_key.set', target_type: 'admin_key', target_id: 'admin', old_version: null, new_version: null, details: null });
+      return hash;
+    });
+  }
+
   // ---- audit ----
 
   /** An entry for something that is not a store write (e.g. an import summary); does not bump the revision. */

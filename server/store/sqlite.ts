@@ -442,6 +442,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  async initAdminKeyHash(hash: string, actor: string): Promise<string> {
+    return this.write(() => {
+      const existing = this.stmt('SELECT hash FROM admin_key WHERE id = 1').get();
+      if (existing) return text(existing, 'hash');
+      this.stmt('INSERT INTO admin_key (id, hash, updated_at) VALUES (1, ?, ?)').run(hash, this.clock());
+      this.recordChange({ actor, action: 'admin_key.set', target_type: 'admin_key', target_id: 'admin', old_version: null, new_version: null, details: null });
+      return hash;
+    });
+  }
+
   // ---- audit ----
 
   /** An entry for something that is not a store write (e.g. an import summary); does not bump the revision. */

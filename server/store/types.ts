@@ -139,6 +139,11 @@ export interface Store {
 
   getAdminKeyHash(): Promise<string | null>;
   setAdminKeyHash(hash: string, actor: string): Promise<void>;
+  /**
+   * Stores the hash only if none is stored yet, atomically (instances starting together on one
+   * shared store must agree on one generated key). Returns the hash stored afterwards.
+   */
+  initAdminKeyHash(hash: string, actor: string): Promise<string>;
 
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
   listAudit(options?: { limit?: number; before?: number }): Promise<AuditEntry[]>;

@@ -328,6 +328,16 @@ export function storeContractTests(
         await store.setAdminKeyHash('hash-2', 'cli');
         expect(await store.getAdminKeyHash()).toBe('hash-2');
       });
+
+      it('initialises the hash only when none is stored, and says which one stands', async () => {
+        expect(await store.initAdminKeyHash('first', 'system')).toBe('first');
+        const revision = await store.revision();
+        expect(await store.initAdminKeyHash('second', 'system')).toBe('first');
+        expect(await store.getAdminKeyHash()).toBe('first');
+        expect(await store.revision()).toBe(revision);
+        const sets = (await store.listAudit()).filter((e) => e.action === 'admin_key.set');
+        expect(sets).toHaveLength(1);
+      });
     });
 
     describe('revision', () => {

@@ -161,6 +161,14 @@ describe('PostgresStore', () => {
     expect(keys.filter((k) => k.retired_at === null)).toHaveLength(1);
   });
 
+  it('instances initialising the admin key at once agree on one key', async () => {
+    const { stores } = await instances(3);
+    await (stores[0] as PostgresStore).migrate();
+    const results = await Promise.all(stores.map((s, i) => s.initAdminKeyHash(`hash-${i}`, 'system')));
+    expect(new Set(results).size).toBe(1);
+    expect(await (stores[1] as PostgresStore).getAdminKeyHash()).toBe(results[0]);
+  });
+
   it('migrate() run by several instances at once applies each migration once', async () => {
     const { url, stores } = await instances(3);
     await Promise.all(stores.map((store) => store.migrate()));
