@@ -139,7 +139,8 @@ export class RequestIssuer implements ProcedureHost {
     }
     const payload = JSON.parse(serialized) as Record<string, unknown>;
     const typ = request.kind === 'access_token' ? 'at+jwt' : 'JWT';
-    const signed = this.policy.signer.sign({ typ }, payload);
+    // Signed from the text already checked for size: the claims are serialised once.
+    const signed = this.policy.signer.sign({ typ }, serialized);
     this.issued.push({ kind: request.kind, token: signed.token, header: signed.header, claims: payload });
     return { token: signed.token };
   }

@@ -14,7 +14,7 @@ import type {
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
-import { changedClientFields, int, intOrNull, jsonOrNull, text, textOrNull, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
+import { auditLimit, changedClientFields, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** Epoch seconds; injectable for tests. */
@@ -28,10 +28,7 @@ export interface PostgresStoreOptions {
 type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 type Params = ReadonlyArray<string | number | boolean | null>;
 
-const AUDIT_DEFAULT_LIMIT = 100;
-const AUDIT_MAX_LIMIT = 1000;
 
-const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /** Parsed TOKENPROC_DATABASE_URL: what messages may show of it, and the secret they must not. */
 interface DatabaseTarget {
@@ -496,27 +493,13 @@ export class PostgresStore implements Store {
 
   /** Newest first. `before` is an audit id: pass the last id of a page to get the next page. */
   async listAudit(options: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
-    const requested = Math.trunc(options.limit ?? AUDIT_DEFAULT_LIMIT);
-    const limit = Math.min(Math.max(Number.isFinite(requested) ? requested : AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
+    const limit = auditLimit(options.limit);
     const rows =
       options.before === undefined
         ? await this.query('SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])
         : // numeric, so a non-integer `before` compares as SQLite compares it instead of failing the cast.
           await this.query('SELECT * FROM audit WHERE id < $1::numeric ORDER BY id DESC LIMIT $2', [options.before, limit]);
-    return rows.map((row) => {
-      const details = textOrNull(row, 'details');
-      return {
-        id: int(row, 'id'),
-        at: int(row, 'at'),
-        actor: text(row, 'actor'),
-        action: text(row, 'action'),
-        target_type: text(row, 'target_type') as AuditEntry['target_type'],
-        target_id: text(row, 'target_id'),
-        old_version: textOrNull(row, 'old_version'),
-        new_version: textOrNull(row, 'new_version'),
-        details: details === null ? null : (JSON.parse(details) as Record<string, unknown>),
-      };
-    });
+    return rows.map(toAuditEntry);
   }
 
   // ---- client assertion replay ----

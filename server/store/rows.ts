@@ -2,9 +2,21 @@
  * Row mapping shared by the SQLite and PostgreSQL stores, so both return exactly the same records
  * (the contract tests compare them).
  */
-import type { ClientRecord, FlowId, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
+import type { AuditEntry, ClientRecord, FlowId, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
 
 export type Row = Record<string, unknown>;
+
+/** Epoch seconds: every time a store sets itself. */
+export const systemClock = (): number => Math.floor(Date.now() / 1000);
+
+const AUDIT_DEFAULT_LIMIT = 100;
+const AUDIT_MAX_LIMIT = 1000;
+
+/** listAudit's page size: the default when unset or not a number, clamped to 1..1000. */
+export function auditLimit(requested: number | undefined): number {
+  const value = Math.trunc(requested ?? AUDIT_DEFAULT_LIMIT);
+  return Math.min(Math.max(Number.isFinite(value) ? value : AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
+}
 
 export function text(row: Row | undefined, column: string): string {
   const value = row?.[column];
@@ -109,4 +121,19 @@ export function changedClientFields(before: ClientRecord, after: ClientRecord): 
   return fields
     .filter((field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null))
     .map((field) => (field === 'client_secret_hash' ? 'client_secret' : field));
+}
+
+export function toAuditEntry(row: Row): AuditEntry {
+  const details = textOrNull(row, 'details');
+  return {
+    id: int(row, 'id'),
+    at: int(row, 'at'),
+    actor: text(row, 'actor'),
+    action: text(row, 'action'),
+    target_type: text(row, 'target_type') as AuditEntry['target_type'],
+    target_id: text(row, 'target_id'),
+    old_version: textOrNull(row, 'old_version'),
+    new_version: textOrNull(row, 'new_version'),
+    details: details === null ? null : (JSON.parse(details) as Record<string, unknown>),
+  };
 }

@@ -16,7 +16,7 @@ import type {
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
-import { changedClientFields, int, intOrNull, jsonOrNull, text, textOrNull, toClient, toProcedureVersion, toTrustedIssuer } from './rows.ts';
+import { auditLimit, changedClientFields, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer } from './rows.ts';
 
 export const DATABASE_FILE_NAME = 'tokenproc.db';
 
@@ -29,10 +29,7 @@ export interface SqliteStoreOptions {
 
 type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
-const AUDIT_DEFAULT_LIMIT = 100;
-const AUDIT_MAX_LIMIT = 1000;
 
-const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * The embedded store. node:sqlite is synchronous, so each method runs to completion before any
@@ -461,26 +458,12 @@ export class SqliteStore implements Store {
 
   /** Newest first. `before` is an audit id: pass the last id of a page to get the next page. */
   async listAudit(options: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
-    const requested = Math.trunc(options.limit ?? AUDIT_DEFAULT_LIMIT);
-    const limit = Math.min(Math.max(Number.isFinite(requested) ? requested : AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
+    const limit = auditLimit(options.limit);
     const rows =
       options.before === undefined
         ? this.stmt('SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(limit)
         : this.stmt('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?').all(options.before, limit);
-    return rows.map((row) => {
-      const details = textOrNull(row, 'details');
-      return {
-        id: int(row, 'id'),
-        at: int(row, 'at'),
-        actor: text(row, 'actor'),
-        action: text(row, 'action'),
-        target_type: text(row, 'target_type') as AuditEntry['target_type'],
-        target_id: text(row, 'target_id'),
-        old_version: textOrNull(row, 'old_version'),
-        new_version: textOrNull(row, 'new_version'),
-        details: details === null ? null : (JSON.parse(details) as Record<string, unknown>),
-      };
-    });
+    return rows.map(toAuditEntry);
   }
 
   // ---- client assertion replay ----

@@ -80,7 +80,8 @@ function loadKey(record: SigningKeyRecord): LoadedKey {
 /** Signs compact JWS synchronously with a given key (the server's active key, or the CLI's throwaway key). */
 export interface TokenSigner {
   readonly issuer: string;
-  sign(header: Record<string, unknown>, payload: Record<string, unknown>): { token: string; header: Record<string, unknown> };
+  /** `payload` may be the claims already serialised as JSON, so a caller that has the text does not pay twice. */
+  sign(header: Record<string, unknown>, payload: Record<string, unknown> | string): { token: string; header: Record<string, unknown> };
   publicKeys(): readonly PublicJwk[];
 }
 
@@ -112,9 +113,9 @@ export function derToJoseSignature(der: Buffer, scalarBytes = P256_SCALAR_BYTES)
   return out;
 }
 
-export function signCompact(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+export function signCompact(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown> | string): string {
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
-  const encodedPayload = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  const encodedPayload = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64url');
   const input = `${encodedHeader}.${encodedPayload}`;
   // ES256 wants the raw r||s form (RFC 7518 §3.4); RS256 is PKCS #1 v1.5, node's default for RSA keys.
   // The key always goes in bare (see derToJoseSignature).
@@ -170,7 +171,7 @@ export class KeyManager implements TokenSigner {
     return { kid: record.kid, pruned };
   }
 
-  sign(header: Record<string, unknown>, payload: Record<string, unknown>): { token: string; header: Record<string, unknown> } {
+  sign(header: Record<string, unknown>, payload: Record<string, unknown> | string): { token: string; header: Record<string, unknown> } {
     const key = this.active;
     if (!key) throw new Error('no active signing key');
     const fullHeader = { ...header, alg: key.alg, kid: key.kid };
@@ -198,7 +199,7 @@ export class EphemeralSigner implements TokenSigner {
     this.key = loadKey({ ...record, retired_at: null });
   }
 
-  sign(header: Record<string, unknown>, payload: Record<string, unknown>): { token: string; header: Record<string, unknown> } {
+  sign(header: Record<string, unknown>, payload: Record<string, unknown> | string): { token: string; header: Record<string, unknown> } {
     const fullHeader = { ...header, alg: this.key.alg, kid: this.key.kid };
     return { token: signCompact(this.key.privateKey, fullHeader, payload), header: fullHeader };
   }

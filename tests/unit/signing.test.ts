@@ -21,6 +21,17 @@ describe('signCompact', () => {
   });
 });
 
+describe('sign with pre-serialised claims', () => {
+  it('signs the JSON text as given, so the token carries exactly those bytes', async () => {
+    const signer = new EphemeralSigner('https://issuer.example');
+    const text = JSON.stringify({ sub: 'alice', scope: 'a b', n: 1 });
+    const { token } = signer.sign({ typ: 'at+jwt' }, text);
+    const jwks = jose.createLocalJWKSet({ keys: signer.publicKeys().map((k) => ({ ...k })) });
+    const verified = await jose.compactVerify(token, jwks);
+    expect(Buffer.from(verified.payload).toString()).toBe(text);
+  });
+});
+
 describe('derToJoseSignature', () => {
   it('matches node’s own ieee-p1363 encoding, including short r and s', () => {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
