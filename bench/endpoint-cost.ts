@@ -96,7 +96,10 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
       ['client_credentials (default procedure)', defaultClient, bodyPool([CLIENT_CREDENTIALS_BODY])],
     ];
     const results: EndpointCost[] = [];
-    for (const [scenario, client, pool] of scenarios) {
+    // BENCH_COST_ONLY=seed|default|cc measures one scenario (for a profile of that path alone).
+    const only = process.env.BENCH_COST_ONLY;
+    const selected = only ? scenarios.filter(([scenario]) => scenario.includes(only === 'cc' ? 'client_credentials' : only === 'seed' ? 'seed' : 'built-in default procedure')) : scenarios;
+    for (const [scenario, client, pool] of selected) {
       let sequence = 0;
       const once = async () => {
         const body = pool.next();

@@ -16,6 +16,7 @@ import type {
   ProcedureHost,
 } from '../../sandbox/types.ts';
 import type { TokenSigner } from '../tokens/keys.ts';
+import { newTokenId } from '../tokens/token-ids.ts';
 
 export interface IssuedToken {
   kind: IssuerKind;
@@ -130,18 +131,19 @@ export class RequestIssuer implements ProcedureHost {
       aud: context.audiences.length === 1 ? context.audiences[0] : [...context.audiences],
       ...claims,
       iat: now,
-      jti: crypto.randomBytes(18).toString('base64url'),
+      jti: newTokenId(),
     };
     if (context.scopes.length > 0) ordered.scope = context.scopes.join(' ');
     const serialized = JSON.stringify(ordered);
     if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) {
       return failure('server_error', 'Issued token data is too large');
     }
-    const payload = JSON.parse(serialized) as Record<string, unknown>;
+    // `ordered` is already a fresh object built from JSON data (the procedure's parsed payload), so it
+    // serves as the issued claims without another parse.
     const typ = request.kind === 'access_token' ? 'at+jwt' : 'JWT';
     // Signed from the text already checked for size: the claims are serialised once.
     const signed = this.policy.signer.sign({ typ }, serialized);
-    this.issued.push({ kind: request.kind, token: signed.token, header: signed.header, claims: payload });
+    this.issued.push({ kind: request.kind, token: signed.token, header: signed.header, claims: ordered });
     return { token: signed.token };
   }
 

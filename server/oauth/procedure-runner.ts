@@ -37,10 +37,19 @@ export interface ProcedureRunRequest {
   onLog?: (level: LogLevel, message: string) => void;
 }
 
+/** How many distinct (procedure version, corrected members) pairs are remembered as already warned. */
+const MAX_REMEMBERED_CORRECTIONS = 1000;
+
 export class ProcedureRunner {
   private readonly engine: ProcedureEngine;
   private readonly logger: Logger;
   private readonly metrics: ServerMetrics | null;
+  /**
+   * A procedure whose response is corrected is corrected on every call (seed 000 answers the subject
+   * token's scope, not the issued one): the first time per procedure version and set of members is a
+   * warning, later ones are debug lines, so the log says it once instead of once per request.
+   */
+  private readonly warnedCorrections = new Set<string>();
 
   constructor(engine: ProcedureEngine, logger: Logger, metrics: ServerMetrics | null) {
     this.engine = engine;
@@ -91,7 +100,15 @@ export class ProcedureRunner {
     const response = finalizeTokenResponse(outcome.body, issuer.issued, {
       nowSeconds: request.nowSeconds(),
       includeIssuedTokenType: request.includeIssuedTokenType,
-      warn: (message, fields) => this.logger.warn(message, { ...procLog, ...fields }),
+      warn: (message, corrected) => {
+        const key = `${procedure.id}\0${procedure.sha256}\0${corrected.join(',')}`;
+        const first = !this.warnedCorrections.has(key);
+        if (first) {
+          if (this.warnedCorrections.size >= MAX_REMEMBERED_CORRECTIONS) this.warnedCorrections.clear();
+          this.warnedCorrections.add(key);
+        }
+        this.logger.log(first ? 'warn' : 'debug', message, { ...procLog, corrected, repeated: !first });
+      },
     });
     const diagnostic = response.ok ? null : { reason: 'invalid_result', message: response.error.description, line: null, column: null };
     return { response, issued: issuer.issued, diagnostic };

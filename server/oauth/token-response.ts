@@ -21,7 +21,8 @@ export interface ResponseCheckOptions {
   nowSeconds: number;
   /** Include issued_token_type (token exchange responses always do). */
   includeIssuedTokenType: boolean;
-  warn(message: string, fields: Record<string, unknown>): void;
+  /** Told which members were corrected (the caller decides how loudly to log it). */
+  warn(message: string, corrected: readonly string[]): void;
 }
 
 export function finalizeTokenResponse(
@@ -70,7 +71,7 @@ export function finalizeTokenResponse(
   }
   if (FORBIDDEN_MEMBERS.some((m) => body[m] !== undefined)) corrected.push('refresh_token (removed)');
   if (corrected.length > 0) {
-    options.warn('procedure response corrected to match the issued token', { corrected });
+    options.warn('procedure response corrected to match the issued token', corrected);
   }
   // Stable member order: the token first.
   const { access_token: _a, issued_token_type, token_type, expires_in, scope: s, ...rest } = out;

@@ -84,6 +84,29 @@ async function validateAt(token: string, audience: string): Promise<oauth.JWTAcc
   });
 }
 
+function logRecords(): Record<string, unknown>[] {
+  const records: Record<string, unknown>[] = [];
+  for (const line of server.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a partial line
+    }
+  }
+  return records;
+}
+
+/** Warnings that curity-downscope's response was corrected. */
+function countCorrectionWarnings(): number {
+  return logRecords().filter((r) => r.procedure_id === 'curity-downscope' && Array.isArray(r.corrected) && r.level === 'warn').length;
+}
+
+/** Issued-exchange audit lines of orders-api-client. */
+function auditLines(): number {
+  return logRecords().filter((r) => r.event === 'token_exchange' && r.client_id === 'orders-api-client' && r.outcome === 'issued').length;
+}
+
 async function waitForLogLine(match: (record: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
   for (let attempt = 0; attempt < 100; attempt++) {
     for (const line of server.output().split('\n')) {
@@ -152,10 +175,13 @@ describe('seed 000, procedure 1: downscoping (Curity)', () => {
     expect(warning.corrected).toContain('scope');
   });
 
-  it('oauth4webapi: the same exchange', async () => {
+  it('oauth4webapi: the same exchange; the same correction is not warned about again', async () => {
     const tokens = await oauth4Exchange('orders-api-client', { subject_token: await userToken('orders-api-client'), subject_token_type: AT_TYPE, scope: 'invoicing' });
     expect(tokens).toMatchObject({ token_type: 'bearer', issued_token_type: AT_TYPE, scope: 'invoicing' });
     expect(jose.decodeJwt(tokens.access_token).scope).toBe('invoicing');
+    // The audit line of an exchange follows its correction line: once this one's is out, both are.
+    await waitForLogLine(() => auditLines() >= 2);
+    expect(countCorrectionWarnings()).toBe(1);
   });
 
   it('a request without scope is refused with the seed’s invalid_request, through both clients', async () => {
