@@ -98,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     cpuTimeMs: parseInteger('TOKENPROC_SANDBOX_CPU_MS', env.TOKENPROC_SANDBOX_CPU_MS, DEFAULT_SANDBOX_LIMITS.cpuTimeMs, 1, 60000),
     wallTimeMs: parseInteger('TOKENPROC_SANDBOX_WALL_MS', env.TOKENPROC_SANDBOX_WALL_MS, DEFAULT_SANDBOX_LIMITS.wallTimeMs, 1, 120000),
     memoryMb: parseInteger('TOKENPROC_SANDBOX_MEMORY_MB', env.TOKENPROC_SANDBOX_MEMORY_MB, DEFAULT_SANDBOX_LIMITS.memoryMb, 8, 1024),
+    maxIsolatesPerProcedure: parseInteger('TOKENPROC_SANDBOX_ISOLATES', env.TOKENPROC_SANDBOX_ISOLATES, DEFAULT_SANDBOX_LIMITS.maxIsolatesPerProcedure, 1, 64),
   };
   const issuer = normalizeIssuer(issuerRaw);
   const signingAlg = env.TOKENPROC_SIGNING_ALG ?? DEFAULT_SIGNING_ALG;

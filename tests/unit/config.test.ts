@@ -35,3 +35,12 @@ describe('signing algorithm', () => {
     expect(() => loadConfig({ TOKENPROC_SIGNING_ALG: 'HS256' })).toThrow(/TOKENPROC_SIGNING_ALG/);
   });
 });
+
+describe('sandbox limits from the environment', () => {
+  it('takes the isolate count per procedure (default 4) and refuses a count outside 1-64', () => {
+    expect(loadConfig({}).sandbox.maxIsolatesPerProcedure).toBe(4);
+    expect(loadConfig({ TOKENPROC_SANDBOX_ISOLATES: '1' }).sandbox.maxIsolatesPerProcedure).toBe(1);
+    expect(() => loadConfig({ TOKENPROC_SANDBOX_ISOLATES: '0' })).toThrow(/TOKENPROC_SANDBOX_ISOLATES/);
+    expect(() => loadConfig({ TOKENPROC_SANDBOX_ISOLATES: 'many' })).toThrow(/TOKENPROC_SANDBOX_ISOLATES/);
+  });
+});

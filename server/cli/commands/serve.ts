@@ -26,7 +26,7 @@ export function registerServeCommand(program: Command): void {
       'after',
       '\nOther environment: TOKENPROC_ADMIN_KEY (admin API key; generated and printed once if unset),\n' +
         'LOG_LEVEL (default info), TOKENPROC_MAX_TOKEN_LIFETIME (seconds, default 86400),\n' +
-        'TOKENPROC_SANDBOX_CPU_MS, TOKENPROC_SANDBOX_WALL_MS, TOKENPROC_SANDBOX_MEMORY_MB,\n' +
+        'TOKENPROC_SANDBOX_CPU_MS, TOKENPROC_SANDBOX_WALL_MS, TOKENPROC_SANDBOX_MEMORY_MB, TOKENPROC_SANDBOX_ISOLATES,\n' +
         'TOKENPROC_SIGNING_ALG (ES256 or RS256, default ES256), TOKENPROC_ALLOW_HTTP_ISSUER=true (allow a plain-http issuer on a non-loopback host; test networks only).',
     )
     .action(async (options: ServeOptions) => {
