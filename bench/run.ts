@@ -3,12 +3,13 @@
  *
  * 1. the crypto floor (ES256 verify + sign in a tight loop on one core);
  * 2. the sandbox's cost per exchange, in process, with the server's own engine and issuance host;
- * 3. our server (`tokenproc serve`, embedded store): token exchange with seed 000's first
- *    procedure, the same with the built-in default procedure, client_credentials, each at
- *    saturation after a warm-up; the exchange at one connection (request time) and at a fixed
- *    offered load (open loop, and autocannon's overallRate);
- * 4. the bare floor server (node:http + node:crypto, nothing else) under the same load;
- * 5. the peer: node-oidc-provider with a token-exchange grant doing the same verify + sign.
+ * 3. side by side, with all three servers running: token exchange with seed 000's first procedure
+ *    on our server (`tokenproc serve`, embedded store), the bare floor server (node:http +
+ *    node:crypto, nothing else) and the peer (node-oidc-provider with a token-exchange grant doing
+ *    the same verify + sign), each warmed up, then saturated in turns over BENCH_ROUNDS rounds;
+ * 4. our server further: the exchange with the built-in default procedure, client_credentials, the
+ *    exchange at one connection (request time), at a fixed offered load (open loop, and
+ *    autocannon's overallRate) and at half its capacity; the bare floor at the fixed load.
  *
  * Prints a table, then one JSON line. Settings: see lib/settings.ts (BENCH_* variables).
  */
@@ -24,7 +25,8 @@ import { checkTokenResponse } from './lib/check.ts';
 import { measureCryptoFloor } from './lib/crypto-floor.ts';
 import type { CryptoFloorResult } from './lib/crypto-floor.ts';
 import { generateEs256KeyPair, privateJwkOf, publicJwkOf } from './lib/es256.ts';
-import { autocannonAtRate, paced, saturate, warmUp } from './lib/load.ts';
+import { LatencyRecorder } from './lib/latency.ts';
+import { autocannonAtRate, combineRuns, paced, saturate, warmUp } from './lib/load.ts';
 import type { LoadResult, Target } from './lib/load.ts';
 import { measureSandboxCost } from './lib/sandbox-cost.ts';
 import type { SandboxCost } from './lib/sandbox-cost.ts';
@@ -86,30 +88,112 @@ function target(server: ChildServer, client: BenchClient, pool: BodyPool): Targe
   return { origin: server.origin, path: TOKEN_PATH, headers: { authorization: basicAuthorization(client) }, nextBody: () => pool.next() };
 }
 
+/** CPU of a server and of this process (the load generator) around one run. */
+interface CpuSnapshot {
+  server: number;
+  main: number;
+  generator: NodeJS.CpuUsage;
+  at: number;
+}
+
+function cpuSnapshot(server: ChildServer): CpuSnapshot {
+  return { server: server.cpuSeconds(), main: server.mainThreadCpuSeconds(), generator: process.cpuUsage(), at: performance.now() };
+}
+
+/** CPU spent since `before`: server (all threads), its main thread, the generator, and wall time, in seconds. */
+function cpuSince(server: ChildServer, before: CpuSnapshot): { server: number; main: number; generator: number; wall: number } {
+  const generator = process.cpuUsage(before.generator);
+  return {
+    server: server.cpuSeconds() - before.server,
+    main: server.mainThreadCpuSeconds() - before.main,
+    generator: (generator.user + generator.system) / 1e6,
+    wall: (performance.now() - before.at) / 1000,
+  };
+}
+
+/** Adds a row to the table (and logs it): a run's result with the CPU it cost. */
+function record(scenario: string, result: LoadResult, cpu: { server: number; main: number; generator: number; wall: number }): void {
+  const requests = Math.max(1, result.ok + result.non2xx);
+  const cpuMicrosPerRequest = (cpu.server / requests) * 1e6;
+  const mainThreadMicrosPerRequest = (cpu.main / requests) * 1e6;
+  const latency = result.latency;
+  log(`${scenario}: ${round(result.rps, 0)} rps, p50 ${round(latency.p50)} ms, p99 ${round(latency.p99)} ms, server CPU ${round(cpuMicrosPerRequest, 0)} µs/request (main thread ${round(mainThreadMicrosPerRequest, 0)} µs), non-2xx ${result.non2xx}, errors ${result.errors}${result.non2xx > 0 ? ` (statuses ${JSON.stringify(result.statuses)})` : ''}`);
+  rows.push({ scenario, result, serverCores: cpu.server / cpu.wall, generatorCores: cpu.generator / cpu.wall, cpuMicrosPerRequest, mainThreadMicrosPerRequest });
+}
+
 /** Runs a load phase and records the server's CPU use during it. */
 async function measured(scenario: string, server: ChildServer, run: () => Promise<LoadResult>, warm?: () => Promise<void>): Promise<LoadResult> {
   if (warm) await warm();
-  const cpuBefore = server.cpuSeconds();
-  const mainBefore = server.mainThreadCpuSeconds();
-  const generatorBefore = process.cpuUsage();
-  const started = performance.now();
+  const before = cpuSnapshot(server);
   const result = await run();
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpuSeconds = server.cpuSeconds() - cpuBefore;
-  const mainSeconds = server.mainThreadCpuSeconds() - mainBefore;
-  const serverCores = cpuSeconds / wallSeconds;
-  const generatorUsage = process.cpuUsage(generatorBefore);
-  const generatorCores = (generatorUsage.user + generatorUsage.system) / 1e6 / wallSeconds;
-  const requests = Math.max(1, result.ok + result.non2xx);
-  const cpuMicrosPerRequest = (cpuSeconds / requests) * 1e6;
-  const mainThreadMicrosPerRequest = (mainSeconds / requests) * 1e6;
-  const latency = result.latency;
-  log(`${scenario}: ${round(result.rps, 0)} rps, p50 ${round(latency.p50)} ms, p99 ${round(latency.p99)} ms, server CPU ${round(cpuMicrosPerRequest, 0)} µs/request (main thread ${round(mainThreadMicrosPerRequest, 0)} µs), non-2xx ${result.non2xx}, errors ${result.errors}${result.non2xx > 0 ? ` (statuses ${JSON.stringify(result.statuses)})` : ''}`);
-  rows.push({ scenario, result, serverCores, generatorCores, cpuMicrosPerRequest, mainThreadMicrosPerRequest });
+  record(scenario, result, cpuSince(server, before));
   return result;
 }
 
-async function benchTokenproc(settings: BenchSettings, idp: IdentityProvider) {
+/** One saturation target of the side-by-side comparison. */
+interface Contender {
+  scenario: string;
+  server: ChildServer;
+  target: Target;
+}
+
+interface SideBySide {
+  /** Each contender's rounds taken together, by scenario. */
+  combined: Map<string, LoadResult>;
+  /** Each contender's rps in every round, by scenario. */
+  rounds: Map<string, number[]>;
+}
+
+/**
+ * The saturation runs that the ratios compare, taken in turns: after a warm-up of each, `rounds`
+ * rounds in which every contender runs for durationSeconds/rounds. On this shared machine the
+ * capacity drifts by more than the differences measured (other tenants' load moves within
+ * minutes), so runs of whole phases one after another compared different machines; in turns, each
+ * ratio compares runs seconds apart, and the per-round ratios show the spread.
+ */
+async function sideBySide(settings: BenchSettings, contenders: readonly Contender[]): Promise<SideBySide> {
+  for (const c of contenders) await warmUp(c.target, settings.connections, settings.warmupSeconds);
+  const seconds = settings.durationSeconds / settings.rounds;
+  const state = contenders.map((c) => ({
+    contender: c,
+    latencies: new LatencyRecorder(),
+    runs: [] as LoadResult[],
+    cpu: { server: 0, main: 0, generator: 0, wall: 0 },
+  }));
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const entry of state) {
+      const before = cpuSnapshot(entry.contender.server);
+      entry.runs.push(await saturate(entry.contender.target, { connections: settings.connections, durationSeconds: seconds, latencies: entry.latencies }));
+      const spent = cpuSince(entry.contender.server, before);
+      for (const key of ['server', 'main', 'generator', 'wall'] as const) entry.cpu[key] += spent[key];
+    }
+  }
+  const combined = new Map<string, LoadResult>();
+  const rounds = new Map<string, number[]>();
+  for (const entry of state) {
+    const result = combineRuns(entry.runs, entry.latencies);
+    record(`${entry.contender.scenario} [${settings.rounds} rounds in turns]`, result, entry.cpu);
+    combined.set(entry.contender.scenario, result);
+    rounds.set(entry.contender.scenario, entry.runs.map((r) => r.rps));
+  }
+  return { combined, rounds };
+}
+
+const EXCHANGE_SCENARIO = 'exchange (seed 000 procedure)';
+const BARE_SCENARIO = 'bare floor (node:http + node:crypto)';
+const PEER_SCENARIO = 'node-oidc-provider token exchange (peer)';
+
+interface OursRunning {
+  tp: TokenprocTarget;
+  exchange: Target;
+  defaultExchange: Target;
+  clientCredentials: Target;
+  rss: Array<{ t: number; mb: number }>;
+  sampleRss(): void;
+  stop(): Promise<void>;
+}
+
+async function startOurs(settings: BenchSettings, idp: IdentityProvider): Promise<OursRunning> {
   const nodeOptions = settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [];
   const tp: TokenprocTarget = await startTokenproc({ repoRoot: REPO_ROOT, idp, nodeOptions });
   running.add(tp);
@@ -118,6 +202,11 @@ async function benchTokenproc(settings: BenchSettings, idp: IdentityProvider) {
   const sampleRss = () => rss.push({ t: round((performance.now() - startedAt) / 1000, 1), mb: round(tp.server.rssMb(), 1) });
   sampleRss();
   const sampler = setInterval(sampleRss, 1000);
+  const stop = async () => {
+    clearInterval(sampler);
+    await tp.stop();
+    running.delete(tp);
+  };
   try {
     const server = tp.server;
     const jwks = ((await (await fetch(`${server.origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: crypto.JsonWebKey[] }).keys;
@@ -128,44 +217,58 @@ async function benchTokenproc(settings: BenchSettings, idp: IdentityProvider) {
     await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.procedureClient), body: procedurePool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
     await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: defaultPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
     await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: ccPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: tp.defaultClient.id });
-
-    const exchange = target(server, tp.procedureClient, procedurePool);
-    const saturation = { connections: settings.connections, durationSeconds: settings.durationSeconds };
-    const saturated = (t: Target) => [() => saturate(t, saturation), () => warmUp(t, settings.connections, settings.warmupSeconds)] as const;
-    const exchangeSaturated = await measured('exchange (seed 000 procedure)', server, ...saturated(exchange));
-    const rssAfterFirstPhase = tp.server.rssMb();
-    const exchangeDefault = await measured('exchange (built-in default procedure)', server, ...saturated(target(server, tp.defaultClient, defaultPool)));
-    const clientCredentials = await measured('client_credentials (default procedure)', server, ...saturated(target(server, tp.defaultClient, ccPool)));
-
-    // Request time at one connection, server side (token endpoint histogram), for sandbox_share.
-    const before = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
-    const single = await measured('exchange, 1 connection', server, () => saturate(exchange, { connections: 1, durationSeconds: settings.singleConnectionSeconds }));
-    const after = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
-    const serverRequestMs = ((after.sumSeconds - before.sumSeconds) / Math.max(1, after.count - before.count)) * 1000;
-
-    const fixedPaced = await measured(`exchange at ${settings.rate}/s (open loop)`, server, () =>
-      paced(exchange, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
-    );
-    const fixedAutocannon = await measured(`exchange at ${settings.rate}/s (autocannon overallRate)`, server, () =>
-      autocannonAtRate(exchange, settings.rate, settings.connections, settings.durationSeconds),
-    );
-    // Tail latency at a load the server does sustain: half of what it reached at saturation.
-    const halfRate = Math.max(1, Math.round(exchangeSaturated.rps / 2));
-    const halfCapacity = await measured(`exchange at ${halfRate}/s = half capacity (open loop)`, server, () =>
-      paced(exchange, { rate: halfRate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
-    );
-    sampleRss();
-    const rssEnd = tp.server.rssMb();
-    if (rows.some((r) => r.result.non2xx > 0)) log(`tokenproc answered some requests with errors; the end of its output:\n${server.output().slice(-4000)}`);
-    return { exchangeSaturated, exchangeDefault, clientCredentials, single, serverRequestMs, fixedPaced, fixedAutocannon, halfRate, halfCapacity, rss, rssAfterFirstPhase, rssEnd };
-  } finally {
-    clearInterval(sampler);
-    await tp.stop();
-    running.delete(tp);
+    return {
+      tp,
+      exchange: target(server, tp.procedureClient, procedurePool),
+      defaultExchange: target(server, tp.defaultClient, defaultPool),
+      clientCredentials: target(server, tp.defaultClient, ccPool),
+      rss,
+      sampleRss,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
 
-async function benchBareFloor(settings: BenchSettings, idp: IdentityProvider) {
+/** Our server's other runs, after the side-by-side saturation runs (whose exchange rps sets the half-capacity rate). */
+async function benchOursFurther(settings: BenchSettings, ours: OursRunning, exchangeRps: number) {
+  const { tp, exchange } = ours;
+  const server = tp.server;
+  const saturated = (t: Target) => [() => saturate(t, { connections: settings.connections, durationSeconds: settings.durationSeconds }), () => warmUp(t, settings.connections, settings.warmupSeconds)] as const;
+  const exchangeDefault = await measured('exchange (built-in default procedure)', server, ...saturated(ours.defaultExchange));
+  const clientCredentials = await measured('client_credentials (default procedure)', server, ...saturated(ours.clientCredentials));
+
+  // Request time at one connection, server side (token endpoint histogram), for sandbox_share.
+  const before = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
+  const single = await measured('exchange, 1 connection', server, () => saturate(exchange, { connections: 1, durationSeconds: settings.singleConnectionSeconds }));
+  const after = (await tp.tokenLatency()).get('urn:ietf:params:oauth:grant-type:token-exchange') ?? { sumSeconds: 0, count: 0 };
+  const serverRequestMs = ((after.sumSeconds - before.sumSeconds) / Math.max(1, after.count - before.count)) * 1000;
+
+  const fixedPaced = await measured(`exchange at ${settings.rate}/s (open loop)`, server, () =>
+    paced(exchange, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+  );
+  const fixedAutocannon = await measured(`exchange at ${settings.rate}/s (autocannon overallRate)`, server, () =>
+    autocannonAtRate(exchange, settings.rate, settings.connections, settings.durationSeconds),
+  );
+  // Tail latency at a load the server does sustain: half of what it reached at saturation.
+  const halfRate = Math.max(1, Math.round(exchangeRps / 2));
+  const halfCapacity = await measured(`exchange at ${halfRate}/s = half capacity (open loop)`, server, () =>
+    paced(exchange, { rate: halfRate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+  );
+  ours.sampleRss();
+  const rssEnd = server.rssMb();
+  if (rows.some((r) => r.result.non2xx > 0)) log(`tokenproc answered some requests with errors; the end of its output:\n${server.output().slice(-4000)}`);
+  return { exchangeDefault, clientCredentials, single, serverRequestMs, fixedPaced, fixedAutocannon, halfRate, halfCapacity, rssEnd };
+}
+
+interface FloorRunning {
+  server: ChildServer;
+  target: Target;
+}
+
+async function startBareFloor(settings: BenchSettings, idp: IdentityProvider): Promise<FloorRunning> {
   const signer = generateEs256KeyPair();
   const client = newClient('bench-floor-client');
   const server = await startChildServer({
@@ -178,25 +281,23 @@ async function benchBareFloor(settings: BenchSettings, idp: IdentityProvider) {
   try {
     const pool = exchangeBodies(idp, client.id, settings.tokenPool);
     await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: {}, body: pool.sample(), keys: [publicJwkOf(signer)], expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
-    const bareTarget = target(server, client, pool);
-    const saturated = await measured(
-      'bare floor (node:http + node:crypto)',
-      server,
-      () => saturate(bareTarget, { connections: settings.connections, durationSeconds: settings.durationSeconds }),
-      () => warmUp(bareTarget, settings.connections, settings.warmupSeconds),
-    );
-    // The same open-loop run against the floor: what the load generator itself adds to p99.
-    const fixed = await measured(`bare floor at ${settings.rate}/s (open loop)`, server, () =>
-      paced(bareTarget, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
-    );
-    return { saturated, fixed, rssMb: server.rssMb() };
-  } finally {
-    await server.stop();
-    running.delete(server);
+    return { server, target: target(server, client, pool) };
+  } catch (error) {
+    await stopServer(server);
+    throw error;
   }
 }
 
-async function benchPeer(settings: BenchSettings, idp: IdentityProvider) {
+async function stopServer(server: ChildServer): Promise<void> {
+  await server.stop();
+  running.delete(server);
+}
+
+interface PeerRunning extends FloorRunning {
+  version: string;
+}
+
+async function startPeer(settings: BenchSettings, idp: IdentityProvider): Promise<PeerRunning> {
   ensurePeerInstalled();
   const signer = generateEs256KeyPair();
   const client = newClient('bench-peer-client');
@@ -220,17 +321,11 @@ async function benchPeer(settings: BenchSettings, idp: IdentityProvider) {
   try {
     const pool = exchangeBodies(idp, client.id, settings.tokenPool);
     await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: { authorization: basicAuthorization(client) }, body: pool.sample(), keys: [publicJwkOf(signer)], expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
-    const peerTarget = target(server, client, pool);
-    const saturated = await measured(
-      'node-oidc-provider token exchange (peer)',
-      server,
-      () => saturate(peerTarget, { connections: settings.connections, durationSeconds: settings.durationSeconds }),
-      () => warmUp(peerTarget, settings.connections, settings.warmupSeconds),
-    );
-    return { saturated, version: (JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules', 'oidc-provider', 'package.json'), 'utf8')) as { version: string }).version };
-  } finally {
-    await server.stop();
-    running.delete(server);
+    const version = (JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules', 'oidc-provider', 'package.json'), 'utf8')) as { version: string }).version;
+    return { server, target: target(server, client, pool), version };
+  } catch (error) {
+    await stopServer(server);
+    throw error;
   }
 }
 
@@ -306,9 +401,38 @@ async function main(): Promise<void> {
     }
   }
 
-  const ours = only('tokenproc') ? await benchTokenproc(settings, idp) : null;
-  const floor = only('bare') ? await benchBareFloor(settings, idp) : null;
-  const peer = only('peer') ? await benchPeer(settings, idp) : null;
+  // All three servers run at once, so that their saturation runs can be taken in turns.
+  const oursRunning = only('tokenproc') ? await startOurs(settings, idp) : null;
+  const floorRunning = only('bare') ? await startBareFloor(settings, idp) : null;
+  const peerRunning = only('peer') ? await startPeer(settings, idp) : null;
+  const contenders: Contender[] = [];
+  if (oursRunning) contenders.push({ scenario: EXCHANGE_SCENARIO, server: oursRunning.tp.server, target: oursRunning.exchange });
+  if (floorRunning) contenders.push({ scenario: BARE_SCENARIO, server: floorRunning.server, target: floorRunning.target });
+  if (peerRunning) contenders.push({ scenario: PEER_SCENARIO, server: peerRunning.server, target: peerRunning.target });
+  const compared = await sideBySide(settings, contenders);
+  const exchangeSaturated = compared.combined.get(EXCHANGE_SCENARIO);
+  const bareSaturated = compared.combined.get(BARE_SCENARIO);
+  const peerSaturated = compared.combined.get(PEER_SCENARIO);
+  const rssAfterFirstPhase = oursRunning?.tp.server.rssMb();
+  if (peerRunning) await stopServer(peerRunning.server);
+
+  const further = oursRunning && exchangeSaturated ? await benchOursFurther(settings, oursRunning, exchangeSaturated.rps) : null;
+  if (oursRunning) await oursRunning.stop();
+  // The same open-loop run against the floor: what the load generator itself adds to p99.
+  const bareFixed = floorRunning
+    ? await measured(`bare floor at ${settings.rate}/s (open loop)`, floorRunning.server, () =>
+        paced(floorRunning.target, { rate: settings.rate, connections: settings.connections, durationSeconds: settings.durationSeconds }),
+      )
+    : null;
+  if (floorRunning) await stopServer(floorRunning.server);
+
+  /** Per-round ratios of the exchange to another contender (the spread of the ratio). */
+  const roundRatios = (other: string): number[] | null => {
+    const ourRounds = compared.rounds.get(EXCHANGE_SCENARIO);
+    const theirRounds = compared.rounds.get(other);
+    if (!ourRounds || !theirRounds) return null;
+    return ourRounds.map((rps, i) => round(rps / (theirRounds[i] ?? Number.NaN), 3));
+  };
 
   const allClean = rows.every((r) => r.result.non2xx === 0 && r.result.errors === 0);
   process.stdout.write('\n');
@@ -323,47 +447,50 @@ async function main(): Promise<void> {
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a / b, 3));
   const value = (v: number | undefined, digits = 3) => (v === undefined ? null : round(v, digits));
   const summary = {
-    exchange_rps: value(ours?.exchangeSaturated.rps, 0),
-    exchange_p50_ms: value(ours?.fixedPaced.latency.p50),
-    exchange_p99_ms: value(ours?.fixedPaced.latency.p99),
+    exchange_rps: value(exchangeSaturated?.rps, 0),
+    exchange_p50_ms: value(further?.fixedPaced.latency.p50),
+    exchange_p99_ms: value(further?.fixedPaced.latency.p99),
     exchange_fixed_rate: settings.rate,
-    exchange_fixed_rate_achieved_rps: value(ours?.fixedPaced.rps, 0),
-    exchange_p99_ms_autocannon_rate: value(ours?.fixedAutocannon.latency.p99),
-    exchange_half_capacity_rate: ours?.halfRate ?? null,
-    exchange_half_capacity_p99_ms: value(ours?.halfCapacity.latency.p99),
-    exchange_1conn_p50_ms: value(ours?.single.latency.p50),
-    exchange_1conn_p99_ms: value(ours?.single.latency.p99),
-    exchange_saturation_p50_ms: value(ours?.exchangeSaturated.latency.p50),
-    exchange_saturation_p99_ms: value(ours?.exchangeSaturated.latency.p99),
-    exchange_default_rps: value(ours?.exchangeDefault.rps, 0),
-    exchange_default_p99_ms: value(ours?.exchangeDefault.latency.p99),
-    cc_rps: value(ours?.clientCredentials.rps, 0),
-    cc_p99_ms: value(ours?.clientCredentials.latency.p99),
-    bare_rps: value(floor?.saturated.rps, 0),
-    bare_p99_ms: value(floor?.saturated.latency.p99),
-    bare_p99_ms_at_fixed_rate: value(floor?.fixed.latency.p99),
+    exchange_fixed_rate_achieved_rps: value(further?.fixedPaced.rps, 0),
+    exchange_p99_ms_autocannon_rate: value(further?.fixedAutocannon.latency.p99),
+    exchange_half_capacity_rate: further?.halfRate ?? null,
+    exchange_half_capacity_p99_ms: value(further?.halfCapacity.latency.p99),
+    exchange_1conn_p50_ms: value(further?.single.latency.p50),
+    exchange_1conn_p99_ms: value(further?.single.latency.p99),
+    exchange_saturation_p50_ms: value(exchangeSaturated?.latency.p50),
+    exchange_saturation_p99_ms: value(exchangeSaturated?.latency.p99),
+    exchange_default_rps: value(further?.exchangeDefault.rps, 0),
+    exchange_default_p99_ms: value(further?.exchangeDefault.latency.p99),
+    cc_rps: value(further?.clientCredentials.rps, 0),
+    cc_p99_ms: value(further?.clientCredentials.latency.p99),
+    bare_rps: value(bareSaturated?.rps, 0),
+    bare_p99_ms: value(bareSaturated?.latency.p99),
+    bare_p99_ms_at_fixed_rate: value(bareFixed?.latency.p99),
     crypto_floor_ops: value(cryptoFloor?.opsPerSecond, 0),
-    floor_ratio: ratio(ours?.exchangeSaturated.rps, floor?.saturated.rps),
+    floor_ratio: ratio(exchangeSaturated?.rps, bareSaturated?.rps),
+    floor_ratio_by_round: roundRatios(BARE_SCENARIO),
     sandbox_ms: value(sandboxSeed?.sandboxMs, 4),
     sandbox_host_ms: value(sandboxSeed?.hostMs, 4),
-    request_ms_1conn: value(ours?.serverRequestMs, 4),
-    sandbox_share: ratio(sandboxSeed?.sandboxMs, ours?.serverRequestMs),
-    sandbox_share_incl_host: ratio(sandboxSeed?.runMs, ours?.serverRequestMs),
+    request_ms_1conn: value(further?.serverRequestMs, 4),
+    sandbox_share: ratio(sandboxSeed?.sandboxMs, further?.serverRequestMs),
+    sandbox_share_incl_host: ratio(sandboxSeed?.runMs, further?.serverRequestMs),
     sandbox_default_ms: value(sandboxDefault?.sandboxMs, 4),
     sandbox_main_thread_ms: value(sandboxSeed?.mainThreadMs, 4),
-    exchange_cpu_us_per_request: value(rows.find((r) => r.scenario.startsWith('exchange (seed'))?.cpuMicrosPerRequest, 0),
-    exchange_main_thread_us_per_request: value(rows.find((r) => r.scenario.startsWith('exchange (seed'))?.mainThreadMicrosPerRequest, 0),
-    exchange_1conn_rps: value(ours?.single.rps, 0),
-    peer: peer ? `oidc-provider@${peer.version}` : null,
-    peer_rps: value(peer?.saturated.rps, 0),
-    peer_p99_ms: value(peer?.saturated.latency.p99),
-    peer_ratio: ratio(ours?.exchangeSaturated.rps, peer?.saturated.rps),
-    rss_mb: value(ours?.rssEnd, 1),
-    rss_mb_after_first_phase: value(ours?.rssAfterFirstPhase, 1),
-    rss_mb_min: ours ? round(Math.min(...ours.rss.map((s) => s.mb)), 1) : null,
-    rss_mb_max: ours ? round(Math.max(...ours.rss.map((s) => s.mb)), 1) : null,
+    exchange_cpu_us_per_request: value(rows.find((r) => r.scenario.startsWith(EXCHANGE_SCENARIO))?.cpuMicrosPerRequest, 0),
+    exchange_main_thread_us_per_request: value(rows.find((r) => r.scenario.startsWith(EXCHANGE_SCENARIO))?.mainThreadMicrosPerRequest, 0),
+    exchange_1conn_rps: value(further?.single.rps, 0),
+    peer: peerRunning ? `oidc-provider@${peerRunning.version}` : null,
+    peer_rps: value(peerSaturated?.rps, 0),
+    peer_p99_ms: value(peerSaturated?.latency.p99),
+    peer_ratio: ratio(exchangeSaturated?.rps, peerSaturated?.rps),
+    peer_ratio_by_round: roundRatios(PEER_SCENARIO),
+    rss_mb: value(further?.rssEnd, 1),
+    rss_mb_after_first_phase: value(rssAfterFirstPhase, 1),
+    rss_mb_min: oursRunning ? round(Math.min(...oursRunning.rss.map((s) => s.mb)), 1) : null,
+    rss_mb_max: oursRunning ? round(Math.max(...oursRunning.rss.map((s) => s.mb)), 1) : null,
     connections: settings.connections,
     duration_s: settings.durationSeconds,
+    rounds: settings.rounds,
     warmup_s: settings.warmupSeconds,
     all_requests_ok: allClean,
     node: process.version,
@@ -374,7 +501,7 @@ async function main(): Promise<void> {
   const resultsDir = path.join(BENCH_DIR, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify({ summary, settings: { ...settings, phases: [...settings.phases] }, rows, rss: ours?.rss ?? null }, null, 2)}\n`);
+  fs.writeFileSync(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify({ summary, settings: { ...settings, phases: [...settings.phases] }, rows, rss: oursRunning?.rss ?? null }, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (!allClean) {
     log('some requests failed: the numbers above are not valid');

@@ -43,6 +43,8 @@ export interface LoadResult {
 export interface SaturateOptions {
   connections: number;
   durationSeconds: number;
+  /** Record latencies here (shared by several runs that make one measurement); a fresh recorder otherwise. */
+  latencies?: LatencyRecorder;
 }
 
 function autocannonOptions(target: Target, connections: number, durationSeconds: number, overallRate?: number): autocannon.Options {
@@ -92,13 +94,35 @@ function fromAutocannon(generator: LoadResult['generator'], result: autocannon.R
   };
 }
 
+/**
+ * Several runs of one target taken as one measurement (the runs of a side-by-side comparison, taken
+ * in turns with other targets): counts and durations add up; `latencies` is the recorder they shared.
+ */
+export function combineRuns(runs: readonly LoadResult[], latencies: LatencyRecorder): LoadResult {
+  const first = runs[0];
+  if (first === undefined) throw new Error('combineRuns needs at least one run');
+  const statuses: Record<string, number> = {};
+  let durationSeconds = 0;
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  for (const run of runs) {
+    durationSeconds += run.durationSeconds;
+    ok += run.ok;
+    non2xx += run.non2xx;
+    errors += run.errors;
+    for (const [code, count] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + count;
+  }
+  return { generator: first.generator, connections: first.connections, durationSeconds, offeredRate: first.offeredRate, rps: ok / durationSeconds, ok, non2xx, statuses, errors, latency: latencies.summary() };
+}
+
 /** Load that is not measured: JIT, isolates and connection pools settle before a measured run. */
 export async function warmUp(target: Target, connections: number, seconds: number): Promise<void> {
   if (seconds > 0) await runAutocannon(autocannonOptions(target, connections, seconds), null);
 }
 
 export async function saturate(target: Target, options: SaturateOptions): Promise<LoadResult> {
-  const latencies = new LatencyRecorder();
+  const latencies = options.latencies ?? new LatencyRecorder();
   const result = await runAutocannon(autocannonOptions(target, options.connections, options.durationSeconds), latencies);
   return fromAutocannon('autocannon', result, latencies, options.connections, null);
 }

@@ -6,6 +6,11 @@ export type Phase = (typeof PHASES)[number];
 export interface BenchSettings {
   /** Seconds each measured run lasts. */
   durationSeconds: number;
+  /**
+   * The saturation runs of the seed exchange, the bare floor and the peer are taken in turns, in this
+   * many rounds of durationSeconds/rounds each (BENCH_ROUNDS, default 4).
+   */
+  rounds: number;
   /** Seconds of discarded load before each saturation run. */
   warmupSeconds: number;
   /** Connections of the saturation runs (the same for every target). */
@@ -51,6 +56,7 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const durationSeconds = number(env, 'BENCH_DURATION', 8, 1, 120);
   return {
     durationSeconds,
+    rounds: Math.round(number(env, 'BENCH_ROUNDS', 4, 1, 20)),
     warmupSeconds: number(env, 'BENCH_WARMUP', 3, 0, 60),
     connections: Math.round(number(env, 'BENCH_CONNECTIONS', 32, 1, 512)),
     rate: Math.round(number(env, 'BENCH_RATE', 2000, 1, 100_000)),
