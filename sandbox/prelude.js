@@ -3,7 +3,7 @@
  *
  * It receives three host callbacks (plain functions taking and returning strings) and a JSON
  * configuration, captures the intrinsics it needs, removes what hands out power (WebAssembly,
- * shared memory, finalizer callbacks), installs the Curity globals (`logger`, `exceptionFactory`,
+ * shared memory) or lets a script watch the garbage collector (weak references, finalizers), installs the Curity globals (`logger`, `exceptionFactory`,
  * `secondsUntil`) and returns `run(inputJson)`: the function the host calls once per request.
  *
  * `run` builds the context from the input JSON, calls the procedure's `result(context)` and answers
@@ -64,7 +64,9 @@
   const ACTOR_TOKEN_REF = config.actorTokenRef;
 
   // Power the procedure must not have. isolated-vm isolates have no require/process/timers already.
-  const REMOVED_GLOBALS = ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'FinalizationRegistry'];
+  // WeakRef and FinalizationRegistry would let a script observe garbage collection, which other
+  // requests' work drives: a timing side channel and a source of results that differ run to run.
+  const REMOVED_GLOBALS = ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'FinalizationRegistry', 'WeakRef'];
   for (let i = 0; i < REMOVED_GLOBALS.length; i++) delete G[REMOVED_GLOBALS[i]];
 
   // ---- Small helpers that do not go through replaceable prototypes ------------------------------

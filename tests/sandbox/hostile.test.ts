@@ -92,13 +92,13 @@ describe('hostile procedures', () => {
     await expectStillServing(memoryEngine);
   });
 
-  it('WebAssembly memory and shared memory are not there', async () => {
+  it('WebAssembly, shared memory, weak references and finalizers are not there', async () => {
     expectFailure(await run('function result() { return { m: new WebAssembly.Memory({ initial: 60000 }) }; }'), 'runtime_error', 'WebAssembly is not defined');
     const probe = await run(`function result() {
-      return { w: typeof WebAssembly, s: typeof SharedArrayBuffer, a: typeof Atomics, f: typeof FinalizationRegistry,
-               g: typeof globalThis.WebAssembly, names: Object.getOwnPropertyNames(globalThis).filter(function (n) { return /Wasm|WebAssembly|Atomics|Shared/.test(n); }) };
+      return { w: typeof WebAssembly, s: typeof SharedArrayBuffer, a: typeof Atomics, f: typeof FinalizationRegistry, r: typeof WeakRef,
+               g: typeof globalThis.WebAssembly, names: Object.getOwnPropertyNames(globalThis).filter(function (n) { return /Wasm|WebAssembly|Atomics|Shared|WeakRef|Finalization/.test(n); }) };
     }`);
-    expect(probe).toEqual({ kind: 'response', body: { w: 'undefined', s: 'undefined', a: 'undefined', f: 'undefined', g: 'undefined', names: [] } });
+    expect(probe).toEqual({ kind: 'response', body: { w: 'undefined', s: 'undefined', a: 'undefined', f: 'undefined', r: 'undefined', g: 'undefined', names: [] } });
     await expectStillServing();
   });
 
@@ -298,7 +298,7 @@ const STANDARD_GLOBALS = [
   'Date', 'Promise', 'RegExp', 'Error', 'AggregateError', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError',
   'URIError', 'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array',
   'Uint32Array', 'Int32Array', 'BigUint64Array', 'BigInt64Array', 'Uint8ClampedArray', 'Float32Array', 'Float64Array', 'DataView',
-  'Map', 'BigInt', 'Set', 'Iterator', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'WeakRef', 'decodeURI', 'decodeURIComponent',
+  'Map', 'BigInt', 'Set', 'Iterator', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'decodeURI', 'decodeURIComponent',
   'encodeURI', 'encodeURIComponent', 'escape', 'unescape', 'eval', 'isFinite', 'isNaN', 'SuppressedError', 'DisposableStack',
   'AsyncDisposableStack', 'Float16Array',
 ];
