@@ -142,6 +142,14 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(
+      'usage: node --no-node-snapshot bench/endpoint-cost.ts\n\nThe token endpoint in process, without HTTP, one request at a time: main-thread and process CPU\n' +
+        'per request. Environment: BENCH_COST_DURATION (seconds per scenario, default 3), BENCH_COST_ONLY=seed|default|cc,\n' +
+        'LOG_LEVEL (default warn). Compare versions in alternating runs; see bench/RESULTS.md.\n',
+    );
+    process.exit(0);
+  }
   const seconds = Number(process.env.BENCH_COST_DURATION ?? 3);
   const logLevel = process.env.LOG_LEVEL ?? 'warn';
   const results = await measureEndpointCost(Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) : 3, logLevel);

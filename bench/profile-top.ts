@@ -103,6 +103,10 @@ export function readProfile(file: string): CpuProfile {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
+  if (file === '--help' || file === '-h') {
+    process.stdout.write('usage: node bench/profile-top.ts FILE.cpuprofile [TOP_N]\n\nPrints where self time went in a V8 CPU profile (node --cpu-prof): the top TOP_N (25)\nfunctions and totals by origin.\n');
+    process.exit(0);
+  }
   if (!file) {
     process.stderr.write('usage: node bench/profile-top.ts FILE.cpuprofile [TOP_N]\n');
     process.exit(2);

@@ -42,7 +42,7 @@ import {
   newClient,
 } from './lib/scenario.ts';
 import type { BenchClient, BodyPool, IdentityProvider } from './lib/scenario.ts';
-import { loadSettings } from './lib/settings.ts';
+import { BENCH_USAGE, loadSettings } from './lib/settings.ts';
 import type { BenchSettings, Phase } from './lib/settings.ts';
 import { SEED_PROCEDURE_FILE, startTokenproc } from './lib/tokenproc.ts';
 import type { TokenprocTarget } from './lib/tokenproc.ts';
@@ -375,6 +375,10 @@ function newestProfile(dir: string): string | null {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(BENCH_USAGE);
+    return;
+  }
   const settings = loadSettings(process.env);
   const loadStart = await waitForQuiet(settings);
   const isolatedVmVersion = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'isolated-vm', 'package.json'), 'utf8')) as { version: string }).version;

@@ -33,6 +33,27 @@ export interface BenchSettings {
   quietWaitSeconds: number;
 }
 
+/** `npm run bench -- --help`. */
+export const BENCH_USAGE = `usage: npm run bench [-- --help]
+
+Measures the token endpoint on loopback: the crypto floor, the sandbox's cost per exchange, then
+seed 000's exchange on tokenproc, the bare floor server and node-oidc-provider saturated in turns,
+then tokenproc's other scenarios. Prints a table and one JSON line; also writes bench/results/*.json.
+See bench/RESULTS.md for what each figure means.
+
+Settings (environment):
+  BENCH_DURATION=8        seconds measured per scenario (the side-by-side runs share them out over the rounds)
+  BENCH_ROUNDS=4          rounds in which the exchange, the floor and the peer take turns
+  BENCH_WARMUP=3          seconds of unmeasured load before each saturation run
+  BENCH_CONNECTIONS=32    connections of the saturation and fixed-rate runs
+  BENCH_RATE=2000         offered load of the fixed-rate runs, requests per second
+  BENCH_SINGLE_CONNECTION_DURATION=5, BENCH_CRYPTO_DURATION=3, BENCH_SANDBOX_DURATION=3
+  BENCH_TOKEN_POOL=256    distinct subject tokens each client's requests rotate through
+  BENCH_ONLY=crypto,sandbox,tokenproc,bare,peer   run only these phases; BENCH_PEER=0 drops the peer
+  BENCH_PROFILE=DIR       run tokenproc with --cpu-prof into DIR and print its top functions
+  BENCH_MAX_LOAD=N        wait (at most BENCH_QUIET_WAIT=300 s) for a 1-minute load average below N
+`;
+
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
