@@ -14,7 +14,8 @@ import type {
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
-import { auditLimit, changedClientFields, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
+import { auditLimit, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
+import { auditEntries, type AuditInput } from './audit-entries.ts';
 
 export interface PostgresStoreOptions {
   /** Epoch seconds; injectable for tests. */
@@ -25,7 +26,6 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 type Params = ReadonlyArray<string | number | boolean | null>;
 
 
@@ -165,15 +165,7 @@ export class PostgresStore implements Store {
           client.updated_at,
         ],
       );
-      await this.recordChange(tx, {
-        actor,
-        action: existing ? 'client.replace' : 'client.create',
-        target_type: 'client',
-        target_id: client.client_id,
-        old_version: null,
-        new_version: null,
-        details: existing ? { changed: changedClientFields(existing, client) } : null,
-      });
+      await this.recordChange(tx, auditEntries.clientPut(actor, existing, client));
       return { created: existing === null };
     });
   }
@@ -182,15 +174,7 @@ export class PostgresStore implements Store {
     return this.write(async (tx) => {
       const deleted = await run(tx, 'DELETE FROM clients WHERE client_id = $1 RETURNING client_id', [clientId]);
       if (deleted.length === 0) return false;
-      await this.recordChange(tx, {
-        actor,
-        action: 'client.delete',
-        target_type: 'client',
-        target_id: clientId,
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      await this.recordChange(tx, auditEntries.clientDelete(actor, clientId));
       return true;
     });
   }
@@ -226,15 +210,7 @@ export class PostgresStore implements Store {
            latest_version = excluded.latest_version, updated_at = excluded.updated_at`,
         [version.id, version.flow, number, now],
       );
-      await this.recordChange(tx, {
-        actor,
-        action: 'procedure.upload',
-        target_type: 'procedure',
-        target_id: version.id,
-        old_version: current ? String(int(current, 'active_version')) : null,
-        new_version: String(number),
-        details: { flow: version.flow, sha256: version.sha256 },
-      });
+      await this.recordChange(tx, auditEntries.procedureUpload(actor, version, number, current ? int(current, 'active_version') : null));
       return {
         id: version.id,
         version: number,
@@ -254,15 +230,7 @@ export class PostgresStore implements Store {
       if (!current || !target) return null;
       await run(tx, 'UPDATE procedures SET active_version = $1, updated_at = $2 WHERE id = $3', [version, this.clock(), id]);
       const activated = toProcedureVersion(target);
-      await this.recordChange(tx, {
-        actor,
-        action: 'procedure.activate',
-        target_type: 'procedure',
-        target_id: id,
-        old_version: String(int(current, 'active_version')),
-        new_version: String(version),
-        details: { sha256: activated.sha256 },
-      });
+      await this.recordChange(tx, auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
       return activated;
     });
   }
@@ -312,15 +280,7 @@ export class PostgresStore implements Store {
       }
       await run(tx, 'DELETE FROM procedure_versions WHERE id = $1', [id]);
       await run(tx, 'DELETE FROM procedures WHERE id = $1', [id]);
-      await this.recordChange(tx, {
-        actor,
-        action: 'procedure.delete',
-        target_type: 'procedure',
-        target_id: id,
-        old_version: String(int(current, 'active_version')),
-        new_version: null,
-        details: { latest_version: int(current, 'latest_version') },
-      });
+      await this.recordChange(tx, auditEntries.procedureDelete(actor, id, int(current, 'active_version'), int(current, 'latest_version')));
       return true;
     });
   }
@@ -356,15 +316,7 @@ export class PostgresStore implements Store {
           issuer.updated_at,
         ],
       );
-      await this.recordChange(tx, {
-        actor,
-        action: 'trusted_issuer.put',
-        target_type: 'trusted_issuer',
-        target_id: issuer.id,
-        old_version: null,
-        new_version: null,
-        details: { issuer: issuer.issuer, created: existing === undefined },
-      });
+      await this.recordChange(tx, auditEntries.trustedIssuerPut(actor, issuer, existing === undefined));
       return { created: existing === undefined };
     });
   }
@@ -373,15 +325,7 @@ export class PostgresStore implements Store {
     return this.write(async (tx) => {
       const deleted = await run(tx, 'DELETE FROM trusted_issuers WHERE id = $1 RETURNING id', [id]);
       if (deleted.length === 0) return false;
-      await this.recordChange(tx, {
-        actor,
-        action: 'trusted_issuer.delete',
-        target_type: 'trusted_issuer',
-        target_id: id,
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      await this.recordChange(tx, auditEntries.trustedIssuerDelete(actor, id));
       return true;
     });
   }
@@ -411,15 +355,7 @@ export class PostgresStore implements Store {
         'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL)',
         [key.kid, key.alg, key.private_jwk, key.public_jwk, key.created_at],
       );
-      await this.recordChange(tx, {
-        actor,
-        action: 'signing_key.add',
-        target_type: 'signing_key',
-        target_id: key.kid,
-        old_version: null,
-        new_version: null,
-        details: { alg: key.alg, retired },
-      });
+      await this.recordChange(tx, auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
     });
   }
 
@@ -432,15 +368,7 @@ export class PostgresStore implements Store {
       ).map((row) => text(row, 'kid'));
       for (const kid of kids) {
         await run(tx, 'DELETE FROM signing_keys WHERE kid = $1', [kid]);
-        await this.recordChange(tx, {
-          actor,
-          action: 'signing_key.prune',
-          target_type: 'signing_key',
-          target_id: kid,
-          old_version: null,
-          new_version: null,
-          details: null,
-        });
+        await this.recordChange(tx, auditEntries.signingKeyPrune(actor, kid));
       }
       return kids;
     });
@@ -461,15 +389,7 @@ export class PostgresStore implements Store {
          ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
         [hash, this.clock()],
       );
-      await this.recordChange(tx, {
-        actor,
-        action: 'admin_key.set',
-        target_type: 'admin_key',
-        target_id: 'admin',
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      await this.recordChange(tx, auditEntries.adminKeySet(actor));
     });
   }
 
@@ -479,7 +399,7 @@ export class PostgresStore implements Store {
       const [existing] = await run(tx, 'SELECT hash FROM admin_key WHERE id = 1');
       if (existing) return text(existing, 'hash');
       await run(tx, 'INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)', [hash, this.clock()]);
-      await this.recordChange(tx, { actor, action: 'admin_key.set', target_type: 'admin_key', target_id: 'admin', old_version: null, new_version: null, details: null });
+      await this.recordChange(tx, auditEntries.adminKeySet(actor));
       return hash;
     });
   }

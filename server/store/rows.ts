@@ -103,26 +103,6 @@ export function toTrustedIssuer(row: Row): TrustedIssuerRecord {
   return issuer;
 }
 
-/** Names of the public fields a replace changed; the secret is reported by name only. */
-export function changedClientFields(before: ClientRecord, after: ClientRecord): string[] {
-  const fields: Array<keyof ClientRecord> = [
-    'name',
-    'client_secret_hash',
-    'token_endpoint_auth_method',
-    'jwks',
-    'grant_types',
-    'scope',
-    'audiences',
-    'properties',
-    'procedures',
-    'access_token_ttl',
-    'accept_unvalidated_tokens',
-  ];
-  return fields
-    .filter((field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null))
-    .map((field) => (field === 'client_secret_hash' ? 'client_secret' : field));
-}
-
 export function toAuditEntry(row: Row): AuditEntry {
   const details = textOrNull(row, 'details');
   return {

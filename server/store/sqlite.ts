@@ -16,7 +16,8 @@ import type {
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
-import { auditLimit, changedClientFields, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer } from './rows.ts';
+import { auditLimit, systemClock, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer } from './rows.ts';
+import { auditEntries, type AuditInput } from './audit-entries.ts';
 
 export const DATABASE_FILE_NAME = 'tokenproc.db';
 
@@ -27,7 +28,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
 
 
@@ -141,15 +141,7 @@ export class SqliteStore implements Store {
         created_at: client.created_at,
         updated_at: client.updated_at,
       });
-      this.recordChange({
-        actor,
-        action: existing ? 'client.replace' : 'client.create',
-        target_type: 'client',
-        target_id: client.client_id,
-        old_version: null,
-        new_version: null,
-        details: existing ? { changed: changedClientFields(existing, client) } : null,
-      });
+      this.recordChange(auditEntries.clientPut(actor, existing, client));
       return { created: existing === null };
     });
   }
@@ -158,15 +150,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const { changes } = this.stmt('DELETE FROM clients WHERE client_id = ?').run(clientId);
       if (changes === 0) return false;
-      this.recordChange({
-        actor,
-        action: 'client.delete',
-        target_type: 'client',
-        target_id: clientId,
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      this.recordChange(auditEntries.clientDelete(actor, clientId));
       return true;
     });
   }
@@ -198,15 +182,7 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET active_version = excluded.active_version,
            latest_version = excluded.latest_version, updated_at = excluded.updated_at`,
       ).run(version.id, version.flow, number, number, now);
-      this.recordChange({
-        actor,
-        action: 'procedure.upload',
-        target_type: 'procedure',
-        target_id: version.id,
-        old_version: current ? String(int(current, 'active_version')) : null,
-        new_version: String(number),
-        details: { flow: version.flow, sha256: version.sha256 },
-      });
+      this.recordChange(auditEntries.procedureUpload(actor, version, number, current ? int(current, 'active_version') : null));
       return {
         id: version.id,
         version: number,
@@ -226,15 +202,7 @@ export class SqliteStore implements Store {
       if (!current || !target) return null;
       this.stmt('UPDATE procedures SET active_version = ?, updated_at = ? WHERE id = ?').run(version, this.clock(), id);
       const activated = toProcedureVersion(target);
-      this.recordChange({
-        actor,
-        action: 'procedure.activate',
-        target_type: 'procedure',
-        target_id: id,
-        old_version: String(int(current, 'active_version')),
-        new_version: String(version),
-        details: { sha256: activated.sha256 },
-      });
+      this.recordChange(auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
       return activated;
     });
   }
@@ -284,15 +252,7 @@ export class SqliteStore implements Store {
       }
       this.stmt('DELETE FROM procedure_versions WHERE id = ?').run(id);
       this.stmt('DELETE FROM procedures WHERE id = ?').run(id);
-      this.recordChange({
-        actor,
-        action: 'procedure.delete',
-        target_type: 'procedure',
-        target_id: id,
-        old_version: String(int(current, 'active_version')),
-        new_version: null,
-        details: { latest_version: int(current, 'latest_version') },
-      });
+      this.recordChange(auditEntries.procedureDelete(actor, id, int(current, 'active_version'), int(current, 'latest_version')));
       return true;
     });
   }
@@ -326,15 +286,7 @@ export class SqliteStore implements Store {
         created_at: issuer.created_at,
         updated_at: issuer.updated_at,
       });
-      this.recordChange({
-        actor,
-        action: 'trusted_issuer.put',
-        target_type: 'trusted_issuer',
-        target_id: issuer.id,
-        old_version: null,
-        new_version: null,
-        details: { issuer: issuer.issuer, created: existing === undefined },
-      });
+      this.recordChange(auditEntries.trustedIssuerPut(actor, issuer, existing === undefined));
       return { created: existing === undefined };
     });
   }
@@ -343,15 +295,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const { changes } = this.stmt('DELETE FROM trusted_issuers WHERE id = ?').run(id);
       if (changes === 0) return false;
-      this.recordChange({
-        actor,
-        action: 'trusted_issuer.delete',
-        target_type: 'trusted_issuer',
-        target_id: id,
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      this.recordChange(auditEntries.trustedIssuerDelete(actor, id));
       return true;
     });
   }
@@ -381,15 +325,7 @@ export class SqliteStore implements Store {
       this.stmt(
         'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, NULL)',
       ).run(key.kid, key.alg, key.private_jwk, key.public_jwk, key.created_at);
-      this.recordChange({
-        actor,
-        action: 'signing_key.add',
-        target_type: 'signing_key',
-        target_id: key.kid,
-        old_version: null,
-        new_version: null,
-        details: { alg: key.alg, retired: retired },
-      });
+      this.recordChange(auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
     });
   }
 
@@ -400,15 +336,7 @@ export class SqliteStore implements Store {
         .map((row) => text(row, 'kid'));
       for (const kid of kids) {
         this.stmt('DELETE FROM signing_keys WHERE kid = ?').run(kid);
-        this.recordChange({
-          actor,
-          action: 'signing_key.prune',
-          target_type: 'signing_key',
-          target_id: kid,
-          old_version: null,
-          new_version: null,
-          details: null,
-        });
+        this.recordChange(auditEntries.signingKeyPrune(actor, kid));
       }
       return kids;
     });
@@ -427,15 +355,7 @@ export class SqliteStore implements Store {
         `INSERT INTO admin_key (id, hash, updated_at) VALUES (1, ?, ?)
          ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
       ).run(hash, this.clock());
-      this.recordChange({
-        actor,
-        action: 'admin_key.set',
-        target_type: 'admin_key',
-        target_id: 'admin',
-        old_version: null,
-        new_version: null,
-        details: null,
-      });
+      this.recordChange(auditEntries.adminKeySet(actor));
     });
   }
 
@@ -444,7 +364,7 @@ export class SqliteStore implements Store {
       const existing = this.stmt('SELECT hash FROM admin_key WHERE id = 1').get();
       if (existing) return text(existing, 'hash');
       this.stmt('INSERT INTO admin_key (id, hash, updated_at) VALUES (1, ?, ?)').run(hash, this.clock());
-      this.recordChange({ actor, action: 'admin_key.set', target_type: 'admin_key', target_id: 'admin', old_version: null, new_version: null, details: null });
+      this.recordChange(auditEntries.adminKeySet(actor));
       return hash;
     });
   }
