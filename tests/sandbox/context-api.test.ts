@@ -2,9 +2,8 @@
  * The API procedures see: context getters and properties, token data, Java-style sets, client,
  * request, initialization and issuers, exceptionFactory, logger, secondsUntil and the issue limit.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createProcedureEngine } from '../../sandbox/engine.ts';
-import type { ProcedureEngine, ProcedureInput, ProcedureOutcome } from '../../sandbox/types.ts';
+import { describe, expect, it } from '@jest/globals';
+import type { ProcedureInput, ProcedureOutcome } from '../../sandbox/types.ts';
 import {
   TOKEN_TYPE_ACCESS,
   TestHost,
@@ -17,19 +16,13 @@ import {
   testClient,
   tokenExchangeInput,
   RELAXED_LIMITS,
+  engineForTests,
 } from './test-host.ts';
 import type { LogLine, TokenExchangeSpec } from './test-host.ts';
 
 const key = createSigningKey();
 const recorded = recordingEvents();
-let engine: ProcedureEngine;
-
-beforeAll(() => {
-  engine = createProcedureEngine({ logger: recorded.logger, limits: RELAXED_LIMITS });
-});
-afterAll(async () => {
-  await engine.close();
-});
+const engine = engineForTests(RELAXED_LIMITS, recorded.logger);
 
 const client = () =>
   testClient({

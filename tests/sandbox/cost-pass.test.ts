@@ -4,7 +4,7 @@
  * and claims set crosses once and the procedure still sees every copy; a worn-out isolate is
  * replaced between calls.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createProcedureEngine } from '../../sandbox/engine.ts';
 import { MAX_JSON_DEPTH, parseUntrustedObject } from '../../sandbox/json-guard.ts';
 import { ACTOR_TOKEN_REF, SUBJECT_TOKEN_REF, serializeProcedureInput } from '../../sandbox/input-json.ts';
@@ -19,17 +19,11 @@ import {
   recordingSink,
   testClient,
   tokenExchangeInput,
+  engineForTests,
 } from './test-host.ts';
 
 const key = createSigningKey();
-let engine: ProcedureEngine;
-
-beforeAll(() => {
-  engine = createProcedureEngine({ logger: recordingEvents().logger, limits: RELAXED_LIMITS });
-});
-afterAll(async () => {
-  await engine.close();
-});
+const engine = engineForTests();
 
 const client = () => testClient({ audiences: ['https://orders.example.com'], scope: 'read write', properties: { tier: 'gold' } });
 const SUBJECT_CLAIMS = { sub: 'alice', scope: 'read write', jti: 'j-1', client_id: 'web', acr: 'pwd', amr: ['pwd', 'otp'], nested: { a: [1, { b: 2 }] } };

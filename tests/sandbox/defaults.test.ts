@@ -2,10 +2,9 @@
  * The built-in default procedures (procedures/defaults/), run through the engine with a host that
  * validates and signs like the server.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { loadDefaultProcedure } from '../../sandbox/default-procedures.ts';
-import { createProcedureEngine } from '../../sandbox/engine.ts';
-import type { ProcedureEngine, ProcedureOutcome } from '../../sandbox/types.ts';
+import type { ProcedureOutcome } from '../../sandbox/types.ts';
 import {
   ISSUER,
   TOKEN_TYPE_ACCESS,
@@ -16,25 +15,17 @@ import {
   createSigningKey,
   decodeJwt,
   nowSeconds,
-  recordingEvents,
   recordingSink,
   testClient,
   tokenExchangeInput,
-  RELAXED_LIMITS,
+  engineForTests,
 } from './test-host.ts';
 import type { TestClient, TokenExchangeSpec } from './test-host.ts';
 
 const TOKEN_EXCHANGE = loadDefaultProcedure('oauth-token-oauth-token-exchange');
 const CLIENT_CREDENTIALS = loadDefaultProcedure('oauth-token-client-credentials');
 const key = createSigningKey();
-let engine: ProcedureEngine;
-
-beforeAll(() => {
-  engine = createProcedureEngine({ logger: recordingEvents().logger, limits: RELAXED_LIMITS });
-});
-afterAll(async () => {
-  await engine.close();
-});
+const engine = engineForTests();
 
 const INVOICING = 'https://invoicing.example.com';
 const ordersClient = (overrides: Partial<TestClient> = {}) =>

@@ -2,7 +2,7 @@
  * The engine around the procedures: compile diagnostics, error locations, the warm-isolate pool
  * (reuse, rebuild, eviction, isolation, concurrency), limits and the runtime check.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { loadDefaultProcedure } from '../../sandbox/default-procedures.ts';
 import { createProcedureEngine, DEFAULT_SANDBOX_LIMITS, procedureLabel } from '../../sandbox/engine.ts';
 import { procedureLogSink } from '../../sandbox/event-logger.ts';
@@ -23,19 +23,13 @@ import {
   testClient,
   tokenExchangeInput,
   RELAXED_LIMITS,
+  engineForTests,
 } from './test-host.ts';
 
 const key = createSigningKey();
 const recorded = recordingEvents();
-let engine: ProcedureEngine;
-
-beforeAll(() => {
-  // CPU limit low enough for the counter's timeout case, wall time relaxed for a loaded machine.
-  engine = createProcedureEngine({ logger: recorded.logger, limits: { maxIsolatesPerProcedure: 1, cpuTimeMs: 250, wallTimeMs: 5000 } });
-});
-afterAll(async () => {
-  await engine.close();
-});
+// CPU limit low enough for the counter's timeout case, wall time relaxed for a loaded machine.
+const engine = engineForTests({ maxIsolatesPerProcedure: 1, cpuTimeMs: 250, wallTimeMs: 5000 }, recorded.logger);
 
 const client = () => testClient({ scope: 'read', audiences: [] });
 const input = (form: Record<string, string[]> = {}) =>

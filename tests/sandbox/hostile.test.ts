@@ -2,8 +2,7 @@
  * Hostile procedures. Every case asserts the failure shape, that nothing of the host (paths, stack
  * frames) appears in the outcome, and is followed by a normal call that must still succeed.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createProcedureEngine } from '../../sandbox/engine.ts';
+import { describe, expect, it } from '@jest/globals';
 import type { FailureReason, ProcedureEngine, ProcedureOutcome } from '../../sandbox/types.ts';
 import {
   TestHost,
@@ -11,32 +10,20 @@ import {
   fileProcedure,
   inlineProcedure,
   nowSeconds,
-  recordingEvents,
   recordingSink,
   testClient,
   tokenExchangeInput,
-  RELAXED_LIMITS,
+  engineForTests,
 } from './test-host.ts';
 
 const key = createSigningKey();
 const DOWNSCOPE = fileProcedure('procedures/seeds/curity-downscope.js');
 /** Room for ordinary calls on a loaded machine. */
-let engine: ProcedureEngine;
+const engine = engineForTests();
 /** Where running out of time is the point: the default CPU limit, a wall deadline that never hits first. */
-let tightEngine: ProcedureEngine;
+const tightEngine = engineForTests({ cpuTimeMs: 50, wallTimeMs: 5000 });
 /** Generous CPU time so the memory bomb meets the heap limit first. */
-let memoryEngine: ProcedureEngine;
-
-beforeAll(() => {
-  engine = createProcedureEngine({ logger: recordingEvents().logger, limits: RELAXED_LIMITS });
-  tightEngine = createProcedureEngine({ logger: recordingEvents().logger, limits: { cpuTimeMs: 50, wallTimeMs: 5000 } });
-  memoryEngine = createProcedureEngine({ logger: recordingEvents().logger, limits: { memoryMb: 16, cpuTimeMs: 5000, wallTimeMs: 10000 } });
-});
-afterAll(async () => {
-  await engine.close();
-  await tightEngine.close();
-  await memoryEngine.close();
-});
+const memoryEngine = engineForTests({ memoryMb: 16, cpuTimeMs: 5000, wallTimeMs: 10000 });
 
 const client = () => testClient({ audiences: ['https://orders.example.com'], scope: 'read write' });
 const input = () =>

@@ -1,9 +1,8 @@
 /**
  * The two Curity procedures of seed 000, copied verbatim into procedures/seeds/, run unchanged.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createProcedureEngine } from '../../sandbox/engine.ts';
-import type { ProcedureEngine, ProcedureOutcome } from '../../sandbox/types.ts';
+import { describe, expect, it } from '@jest/globals';
+import type { ProcedureOutcome } from '../../sandbox/types.ts';
 import {
   TOKEN_TYPE_ACCESS,
   TestHost,
@@ -11,25 +10,17 @@ import {
   decodeJwt,
   fileProcedure,
   nowSeconds,
-  recordingEvents,
   recordingSink,
   testClient,
   tokenExchangeInput,
-  RELAXED_LIMITS,
+  engineForTests,
 } from './test-host.ts';
 import type { TestClient, TokenExchangeSpec } from './test-host.ts';
 
 const DOWNSCOPE = fileProcedure('procedures/seeds/curity-downscope.js');
 const TRANSACTION_ID = fileProcedure('procedures/seeds/curity-transaction-id.js');
 const key = createSigningKey();
-let engine: ProcedureEngine;
-
-beforeAll(() => {
-  engine = createProcedureEngine({ logger: recordingEvents().logger, limits: RELAXED_LIMITS });
-});
-afterAll(async () => {
-  await engine.close();
-});
+const engine = engineForTests();
 
 const ORDERS_AUDIENCE = 'https://orders.example.com';
 const client = (overrides: Partial<TestClient> = {}) =>

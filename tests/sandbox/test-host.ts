@@ -4,6 +4,7 @@
  * tokens with a real ES256 key (compact JWS via node:crypto), so tokens are real and decodable.
  * Also input builders and recording log sinks.
  */
+import { afterAll, beforeAll } from '@jest/globals';
 import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,11 +15,14 @@ import type {
   IssueRequest,
   LogLevel,
   ProcedureClientView,
+  ProcedureEngine,
   ProcedureInput,
   ProcedureLogSink,
   ProcedureRef,
+  SandboxLimits,
 } from '../../sandbox/types.ts';
 import type { SandboxEventLogger } from '../../sandbox/event-logger.ts';
+import { createProcedureEngine } from '../../sandbox/engine.ts';
 
 export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
@@ -301,4 +305,29 @@ export function inlineProcedure(source: string, id = `inline-${++inlineCounter}`
 export function fileProcedure(path: string, id = path): ProcedureRef {
   const url = new URL(`../../${path}`, import.meta.url);
   return { id, source: readFileSync(url, 'utf8'), sha256: '', filename: path };
+}
+
+/**
+ * The engine a test file shares: created before its tests and closed after them. Calls go to that
+ * engine, so the file can declare it at the top (while jest collects tests, none exists yet).
+ */
+export function engineForTests(limits: Partial<SandboxLimits> = RELAXED_LIMITS, logger: SandboxEventLogger = recordingEvents().logger): ProcedureEngine {
+  let engine: ProcedureEngine | null = null;
+  beforeAll(() => {
+    engine = createProcedureEngine({ logger, limits });
+  });
+  afterAll(async () => {
+    await engine?.close();
+  });
+  const current = (): ProcedureEngine => {
+    if (engine === null) throw new Error('the test engine exists only while the tests run');
+    return engine;
+  };
+  return {
+    compile: (source, filename) => current().compile(source, filename),
+    run: (procedure, input, host, options) => current().run(procedure, input, host, options),
+    evict: (procedureId) => current().evict(procedureId),
+    stats: () => current().stats(),
+    close: () => current().close(),
+  };
 }
