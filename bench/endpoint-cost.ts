@@ -24,14 +24,11 @@ import { TOKEN_PATH } from '../server/oauth/metadata.ts';
 import type { EndpointRequest } from '../server/oauth/token-endpoint.ts';
 import { createRuntime } from '../server/runtime/runtime.ts';
 import { openStore } from '../server/store/index.ts';
-import type { ClientRecord } from '../server/store/types.ts';
 import { publicJwkOf } from './lib/es256.ts';
 import {
   CLIENT_CREDENTIALS_BODY,
-  RESOURCE_AUDIENCE,
-  SUBJECT_SCOPE,
-  TOKEN_EXCHANGE,
   basicAuthorization,
+  benchClientRecord,
   bodyPool,
   createIdentityProvider,
   exchangeBodies,
@@ -51,25 +48,6 @@ export interface EndpointCost {
   wallMicros: number;
 }
 
-function clientRecord(client: BenchClient, secretHash: string, procedures: ClientRecord['procedures']): ClientRecord {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    client_id: client.id,
-    client_secret_hash: secretHash,
-    token_endpoint_auth_method: 'client_secret_basic',
-    jwks: null,
-    grant_types: [TOKEN_EXCHANGE, 'client_credentials'],
-    scope: SUBJECT_SCOPE,
-    audiences: [RESOURCE_AUDIENCE],
-    properties: {},
-    procedures,
-    access_token_ttl: 300,
-    accept_unvalidated_tokens: false,
-    created_at: now,
-    updated_at: now,
-  };
-}
-
 export async function measureEndpointCost(seconds: number, logLevel: string): Promise<EndpointCost[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenproc-cost-'));
   const store = openStore({ dataDir });
@@ -86,8 +64,8 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
     await store.putProcedureVersion({ id: 'bench-seed', flow: EXCHANGE_FLOW, source, sha256: createHash('sha256').update(source).digest('hex') }, 'bench');
     const procedureClient = newClient('bench-procedure-client');
     const defaultClient = newClient('bench-default-client');
-    await store.putClient(clientRecord(procedureClient, await hashSecret(procedureClient.secret), { [EXCHANGE_FLOW]: 'bench-seed' }), 'bench');
-    await store.putClient(clientRecord(defaultClient, await hashSecret(defaultClient.secret), {}), 'bench');
+    await store.putClient(benchClientRecord(procedureClient.id, { secretHash: await hashSecret(procedureClient.secret), procedures: { [EXCHANGE_FLOW]: 'bench-seed' } }), 'bench');
+    await store.putClient(benchClientRecord(defaultClient.id, { secretHash: await hashSecret(defaultClient.secret) }), 'bench');
     const runtime = await createRuntime({ config, store, logger, metrics: createMetrics(), engine });
 
     const scenarios: Array<[string, BenchClient, BodyPool]> = [

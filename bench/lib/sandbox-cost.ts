@@ -19,7 +19,7 @@ import { parseForm } from '../../server/http/form.ts';
 import { EphemeralSigner } from '../../server/tokens/keys.ts';
 import type { ClientRecord } from '../../server/store/types.ts';
 import { mainThreadCpuSeconds } from './thread-cpu.ts';
-import { ACCESS_TOKEN_TYPE, RESOURCE_AUDIENCE, SUBJECT_SCOPE, TOKEN_EXCHANGE, TOKEN_PATH } from './scenario.ts';
+import { ACCESS_TOKEN_TYPE, TOKEN_PATH, benchClientRecord } from './scenario.ts';
 import type { BodyPool } from './scenario.ts';
 
 export interface SandboxCost {
@@ -31,24 +31,6 @@ export interface SandboxCost {
   sandboxMs: number;
   /** CPU of this process's main thread per call (the event loop's share; the isolate runs on its own thread). */
   mainThreadMs: number;
-}
-
-function benchClientRecord(clientId: string): ClientRecord {
-  return {
-    client_id: clientId,
-    client_secret_hash: null,
-    token_endpoint_auth_method: 'client_secret_basic',
-    jwks: null,
-    grant_types: [TOKEN_EXCHANGE, 'client_credentials'],
-    scope: SUBJECT_SCOPE,
-    audiences: [RESOURCE_AUDIENCE],
-    properties: {},
-    procedures: {},
-    access_token_ttl: 300,
-    accept_unvalidated_tokens: false,
-    created_at: 0,
-    updated_at: 0,
-  };
 }
 
 /** The procedure input the token endpoint builds for one exchange request body. */

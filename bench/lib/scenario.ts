@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import { generateEs256KeyPair, signEs256 } from './es256.ts';
 import type { Es256KeyPair } from './es256.ts';
+import type { ClientRecord } from '../../server/store/types.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -98,4 +99,24 @@ export function exchangeBodies(idp: IdentityProvider, clientId: string, count: n
   const bodies: string[] = [];
   for (let i = 0; i < count; i++) bodies.push(exchangeBody(idp.mint(clientId, `user-${i}`)));
   return bodyPool(bodies);
+}
+
+/** A bench client as the store holds it: both grants, the subject's scopes, the resource audience. */
+export function benchClientRecord(clientId: string, options: { secretHash?: string | null; procedures?: ClientRecord['procedures'] } = {}): ClientRecord {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    client_id: clientId,
+    client_secret_hash: options.secretHash ?? null,
+    token_endpoint_auth_method: 'client_secret_basic',
+    jwks: null,
+    grant_types: [TOKEN_EXCHANGE, 'client_credentials'],
+    scope: SUBJECT_SCOPE,
+    audiences: [RESOURCE_AUDIENCE],
+    properties: {},
+    procedures: options.procedures ?? {},
+    access_token_ttl: 300,
+    accept_unvalidated_tokens: false,
+    created_at: now,
+    updated_at: now,
+  };
 }

@@ -6,9 +6,9 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { keyPairFromJwk, signEs256, verifyEs256 } from '../lib/es256.ts';
 import type { PrivateEcJwk, PublicEcJwk } from '../lib/es256.ts';
+import { listenForBench } from './listen.ts';
 
 export interface BareFloorConfig {
   idpIssuer: string;
@@ -81,11 +81,4 @@ const server = http.createServer((req, res) => {
     }
   });
 });
-server.keepAliveTimeout = 5000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ message: 'listening', port: (server.address() as AddressInfo).port })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-});
+listenForBench(server);

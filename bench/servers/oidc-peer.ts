@@ -10,9 +10,9 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import type { PrivateEcJwk, PublicEcJwk } from '../lib/es256.ts';
+import { listenForBench } from './listen.ts';
 
 export interface OidcPeerConfig {
   issuer: string;
@@ -111,11 +111,4 @@ async function tokenExchange(ctx: PeerContext): Promise<void> {
 provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange, ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
 
 const server = http.createServer(provider.callback());
-server.keepAliveTimeout = 5000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ message: 'listening', port: (server.address() as AddressInfo).port })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-});
+listenForBench(server);

@@ -4,7 +4,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fail, ok } from '../oauth/errors.ts';
 import type { Result } from '../oauth/errors.ts';
-import type { FlowId, GrantType, JsonWebKeySet, TokenEndpointAuthMethod } from '../store/types.ts';
+import type { ClientRecord, FlowId, JsonWebKeySet } from '../store/types.ts';
 
 /**
  * The admin API's request bodies and the configuration document, validated against the JSON
@@ -34,22 +34,11 @@ export interface ValidationProblem {
 
 export const MAX_PROCEDURE_SOURCE_BYTES = 256 * 1024;
 
-/** A client as the admin API receives it, defaults applied. */
-export interface ClientInput {
-  client_id: string;
-  name?: string;
+/** A client as the admin API receives it, defaults applied: the stored record with the secret in clear. */
+export type ClientInput = Omit<ClientRecord, 'client_secret_hash' | 'created_at' | 'updated_at'> & {
   /** Write-only; hash it before storing. */
   client_secret?: string;
-  token_endpoint_auth_method: TokenEndpointAuthMethod;
-  jwks: JsonWebKeySet | null;
-  grant_types: GrantType[];
-  scope: string;
-  audiences: string[];
-  properties: Record<string, string>;
-  procedures: Partial<Record<FlowId, string>>;
-  access_token_ttl: number;
-  accept_unvalidated_tokens: boolean;
-}
+};
 
 export type TrustedIssuerAlg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 

@@ -9,16 +9,13 @@ import { parse as parseYaml } from 'yaml';
 import type { FlowId } from '../../store/types.ts';
 import { FLOW_IDS } from '../../store/types.ts';
 import { findMatcherErrors } from './matchers.ts';
+import type { LocalRunInput } from './local-run.ts';
 
-export interface CaseInput {
-  client?: Record<string, unknown>;
-  subjectToken?: string;
-  /** Claims of a subject token the local runner signs; `<now+N>` values become epoch seconds. */
-  subjectClaims?: Record<string, unknown>;
-  subjectTokenType?: string;
-  actorToken?: string;
-  actorClaims?: Record<string, unknown>;
-  actorTokenType?: string;
+/**
+ * A case's input: the local runner's input as a test file writes it. Claims may hold `<now+N>`
+ * values (epoch seconds once the case runs); form parameters and the clock have friendlier forms.
+ */
+export interface CaseInput extends Omit<LocalRunInput, 'flow' | 'procedure' | 'params' | 'trustedIssuers' | 'now'> {
   /** Form parameters: `{"scope": "a b", "audience": ["x", "y"]}` or `[["scope", "a b"]]`. */
   params?: Record<string, string | string[]> | Array<[string, string]>;
   /** The case's clock: epoch seconds or an ISO 8601 date. Default: the time the case starts. */
