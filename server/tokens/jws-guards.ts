@@ -119,6 +119,9 @@ export interface ParsedCompactJws {
   readonly claims: Record<string, unknown>;
   readonly alg: string;
   readonly kid: string | undefined;
+  /** What the signature covers: the token up to its last dot, as bytes. */
+  readonly signingInput: Uint8Array;
+  readonly signature: Uint8Array;
 }
 
 export type CompactJwsProblem =
@@ -169,7 +172,8 @@ export function parseCompactJws(token: string, maxBytes: number, allowedAlgorith
   // Checked after `alg`, so that an unsigned (`alg: none`) token is reported as such.
   const signature = decodeBase64urlStrict(signatureSegment);
   if (!signature || signature.length === 0) return { ok: false, problem: 'malformed' };
-  return { ok: true, jws: { header: header.value, claims: claims.value, alg, kid } };
+  const signingInput = Buffer.from(token.slice(0, headerSegment.length + 1 + payloadSegment.length), 'ascii');
+  return { ok: true, jws: { header: header.value, claims: claims.value, alg, kid, signingInput, signature } };
 }
 
 /**

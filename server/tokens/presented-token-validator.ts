@@ -27,8 +27,6 @@
  *    ignored: they never select a key and are never fetched. Only a trusted issuer with a
  *    `jwks_uri` ever causes a request, and only at this step.
  */
-import { compactVerify, importJWK } from 'jose';
-import type { JWK } from 'jose';
 import type { TrustedIssuerRecord } from '../store/types.ts';
 import {
   DEFAULT_ALLOWED_ALGORITHMS,
@@ -38,6 +36,8 @@ import {
   parseCompactJws,
 } from './jws-guards.ts';
 import type { CompactJwsProblem, JsonWebKeyLike } from './jws-guards.ts';
+import { importVerificationKey, verifySignature } from './jws-verify.ts';
+import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
 import type { JwksFetchProblem } from './remote-jwks.ts';
 
@@ -116,8 +116,6 @@ type ResolvedIssuer =
   | { kind: 'trusted'; record: TrustedIssuerRecord };
 
 type SignatureOutcome = 'verified' | 'bad_signature' | 'unknown_key' | 'keys_unavailable';
-
-type VerificationKey = Awaited<ReturnType<typeof importJWK>>;
 
 /** Public members by key type: only these reach the crypto layer (no x5c, key_ops or ext quirks). */
 const PUBLIC_JWK_MEMBERS: Readonly<Record<string, readonly string[]>> = {
@@ -198,7 +196,7 @@ export class PresentedTokenValidator {
       if (parsed.problem === 'not_jwt') return { status: 'unvalidated', reason: `${name} is not a JWT` };
       return invalid(STRUCTURAL_REASONS[parsed.problem]);
     }
-    const { header, claims, alg, kid } = parsed.jws;
+    const { header, claims, alg, kid, signingInput, signature } = parsed.jws;
 
     if (!typAcceptedFor(request.tokenType, normalizedTyp(header))) return invalid('has the wrong typ for its token type');
 
@@ -216,7 +214,7 @@ export class PresentedTokenValidator {
     const claimProblem = this.checkClaims(claims, request, resolved);
     if (claimProblem) return invalid(claimProblem);
 
-    const outcome = await this.verifySignature(request.token, alg, kid, resolved);
+    const outcome = await this.verifySignature(signingInput, signature, alg, kid, resolved);
     switch (outcome) {
       case 'verified':
         break;
@@ -280,7 +278,13 @@ export class PresentedTokenValidator {
     return null;
   }
 
-  private async verifySignature(token: string, alg: string, kid: string | undefined, issuer: ResolvedIssuer): Promise<SignatureOutcome> {
+  private async verifySignature(
+    signingInput: Uint8Array,
+    signature: Uint8Array,
+    alg: string,
+    kid: string | undefined,
+    issuer: ResolvedIssuer,
+  ): Promise<SignatureOutcome> {
     let keys: readonly JsonWebKeyLike[] | null;
     let remote: { id: string; uri: string } | null = null;
     if (issuer.kind === 'self') {
@@ -305,34 +309,26 @@ export class PresentedTokenValidator {
     if (candidates.length === 0) return 'unknown_key';
 
     for (const candidate of candidates.slice(0, MAX_KEYS_TRIED_WITHOUT_KID)) {
-      const key = await this.importVerificationKey(candidate, alg);
-      if (!key) continue;
-      try {
-        await compactVerify(token, key, { algorithms: [alg] });
-        return 'verified';
-      } catch {
-        // Try the next candidate (only when there was no kid, or several keys share one).
-      }
+      const key = await this.importedKey(candidate, alg);
+      // Otherwise try the next candidate (only when there was no kid, or several keys share one).
+      if (key && (await verifySignature(key, signingInput, signature))) return 'verified';
     }
     return 'bad_signature';
   }
 
-  private async importVerificationKey(jwk: JsonWebKeyLike, alg: string): Promise<VerificationKey | null> {
+  /** The imported key for a JWK and algorithm, cached: importing is the costly part. */
+  private async importedKey(jwk: JsonWebKeyLike, alg: string): Promise<VerificationKey | null> {
     const kty = jwk.kty as string;
     const publicJwk: Record<string, unknown> = { kty };
     for (const member of PUBLIC_JWK_MEMBERS[kty] ?? []) publicJwk[member] = jwk[member];
     const cacheKey = `${alg} ${JSON.stringify(publicJwk)}`;
     const cached = this.importedKeys.get(cacheKey);
     if (cached) return cached;
-    try {
-      const key = await importJWK(publicJwk as JWK, alg);
-      if (key instanceof Uint8Array) return null; // a symmetric secret: never a verification key here
-      if (this.importedKeys.size >= MAX_IMPORTED_KEYS) this.importedKeys.clear();
-      this.importedKeys.set(cacheKey, key);
-      return key;
-    } catch {
-      return null;
-    }
+    const key = await importVerificationKey(publicJwk, alg);
+    if (!key) return null;
+    if (this.importedKeys.size >= MAX_IMPORTED_KEYS) this.importedKeys.clear();
+    this.importedKeys.set(cacheKey, key);
+    return key;
   }
 }
 
