@@ -53,7 +53,8 @@ export function decodeEnvelope(envelope: unknown, label: string, maxResultBytes:
   const fields = parseUntrustedObject(body);
   if (fields === null) return failure('runtime_error', label, 'the sandbox returned a malformed envelope');
   if (tag === 'O') {
-    const error = isOAuthErrorCode(fields['error']) ? fields['error'] : 'server_error';
+    // Client authentication is the server's to refuse: a procedure never answers invalid_client (401).
+    const error = isOAuthErrorCode(fields['error']) && fields['error'] !== 'invalid_client' ? fields['error'] : 'server_error';
     const description = typeof fields['description'] === 'string' ? fields['description'] : '';
     return { kind: 'oauth_error', error, description: sanitizeDescription(description), status: OAUTH_ERROR_STATUS[error] };
   }

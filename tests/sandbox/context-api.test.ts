@@ -352,7 +352,8 @@ describe('exceptionFactory', () => {
     ['badRequestException()', 'invalid_request', 400, ''],
     ["badRequestException('Missing thing')", 'invalid_request', 400, 'Missing thing'],
     ["badRequestException('invalid_target', 'Resource parameter is invalid or unknown.')", 'invalid_target', 400, 'Resource parameter is invalid or unknown.'],
-    ["badRequestException('invalid_client', 'no')", 'invalid_client', 401, 'no'],
+    // Only the server speaks for client authentication: a procedure's invalid_client is no 401.
+    ["badRequestException('invalid_client', 'no')", 'invalid_request', 400, 'invalid_client: no'],
     ["badRequestException('ERROR_CODE', 'custom')", 'invalid_request', 400, 'ERROR_CODE: custom'],
     ["forbiddenException('not you')", 'access_denied', 403, 'not you'],
     ["unauthorizedException('who')", 'unauthorized_client', 400, 'who'],

@@ -75,8 +75,41 @@ describe('hostile procedures', () => {
   });
 
   it('memory bomb → memory_limit', async () => {
-    expectFailure(await run('function result() { var a = []; for (;;) a.push(new Array(1e6).fill(1)); }', memoryEngine), 'memory_limit');
+    // Chunks below the builtin length cap: the heap limit, not the cap, is what stops this one.
+    expectFailure(await run('function result() { var a = []; for (;;) a.push(new Array(1e5).fill(1)); }', memoryEngine), 'memory_limit');
     await expectStillServing(memoryEngine);
+  });
+
+  // V8 runs these natively without checking for termination: unguarded, fill and from crashed the
+  // process (SIGSEGV) and sort/indexOf/reverse held the thread for seconds past any limit.
+  it.each([
+    'new Array(1e8).fill(0)',
+    'Array.from({ length: 1e8 })',
+    'Array.from({ length: 1e8 }, function () { return 1; })',
+    'var a = []; a.length = 1e8; a.sort()',
+    'new Array(1e8).indexOf(1)',
+    'new Array(1e8).reverse()',
+    'Array.prototype.lastIndexOf.call({ length: 4294967295 }, 1)',
+    'new Array(1e8).join("x")',
+    'new Uint8Array(3e7).fill(1).sort()',
+    '"x".padStart(2 ** 28)',
+    '"abc".repeat(1e8)',
+  ])('non-interruptible builtin %s → refused before it runs', async (bomb) => {
+    const outcome = await run(`function result() { ${bomb}; return {}; }`, tightEngine);
+    expectFailure(outcome, 'runtime_error', 'is refused in token procedures');
+    await expectStillServing(tightEngine);
+  });
+
+  it('builtins stay usable at ordinary sizes', async () => {
+    const outcome = await run(
+      `function result() {
+        var a = new Array(1000).fill(1); var b = Array.from({ length: 10 }, function (_, i) { return i; });
+        return { n: a.length + b.indexOf(9) + [3, 1, 2].sort().join('').length + 'ab'.repeat(3).length + 'x'.padStart(4).length,
+                 isArray: Array.isArray(a) && a instanceof Array && a.constructor === Array };
+      }`,
+      tightEngine,
+    );
+    expect(outcome).toEqual({ kind: 'response', body: { n: 1000 + 9 + 3 + 6 + 4, isArray: true } });
   });
 
   it('WebAssembly, shared memory, weak references and finalizers are not there', async () => {
