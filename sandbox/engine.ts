@@ -10,10 +10,21 @@ import type { SandboxEventLogger } from './event-logger.ts';
 import { createCallState } from './host-bridge.ts';
 import { serializeProcedureInput } from './input-json.ts';
 import { resolveSandboxLimits } from './limits.ts';
-import { IsolatePool } from './pool.ts';
-import { callProcedureIsolate } from './procedure-isolate.ts';
+import { IsolatePool, slotKeyOf } from './pool.ts';
+import { callProcedureIsolate, callProcedureIsolateSync } from './procedure-isolate.ts';
+import type { CallState } from './host-bridge.ts';
+import { PathSelector } from './path-selector.ts';
 import { assertSandboxRuntime } from './runtime.ts';
-import type { ProcedureEngine, ProcedureHost, ProcedureInput, ProcedureOutcome, ProcedureRef, RunOptions, SandboxLimits } from './types.ts';
+import type {
+  ProcedureEngine,
+  ProcedureHost,
+  ProcedureInput,
+  ProcedureOutcome,
+  ProcedureRef,
+  RunOptions,
+  SandboxLimits,
+  UnrecoverableSandboxEvent,
+} from './types.ts';
 
 export { DEFAULT_SANDBOX_LIMITS } from './limits.ts';
 export { assertSandboxRuntime } from './runtime.ts';
@@ -25,6 +36,12 @@ export interface ProcedureEngineOptions {
   limits?: Partial<SandboxLimits>;
   /** Engine events (limit breaches, host service failures); defaults to JSON lines on stdout. */
   logger?: SandboxEventLogger;
+  /**
+   * Called when this process can no longer bound a call: a script isolated-vm could not stop, or a
+   * catastrophic isolate failure. The server replaces the process (see server/cluster); the engine
+   * keeps answering meanwhile.
+   */
+  onUnrecoverable?: (event: UnrecoverableSandboxEvent) => void;
 }
 
 /** What diagnostics call a procedure: the file's base name when known (never a host path), else its id. */
@@ -55,8 +72,10 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
   const limits = resolveSandboxLimits(options.limits);
   const events = options.logger ?? defaultSandboxEventLogger();
   let closed = false;
-  const settings = { limits, events, isClosed: () => closed };
+  const onUnrecoverable = options.onUnrecoverable ?? (() => undefined);
+  const settings = { limits, events, isClosed: () => closed, onUnrecoverable };
   const pool = new IsolatePool(settings);
+  const paths = new PathSelector(limits, events);
   const known = new Map<string, KnownProcedure>();
 
   /**
@@ -75,10 +94,8 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     return fresh;
   }
 
-  async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
-    if (closed) throw new Error('the procedure engine is closed');
-    const { label, sha256 } = knownProcedure(procedure);
-    const state = createCallState({
+  function callState(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): CallState {
+    return createCallState({
       procedureId: procedure.id,
       requestId: runOptions.requestId,
       host,
@@ -87,20 +104,55 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       events,
       secrets: presentedTokenValues(input),
     });
-    const lease = await pool.acquire({ procedureId: procedure.id, source: procedure.source, sha256, label, state });
-    let outcome: ProcedureOutcome;
-    if (lease.ok) {
-      let reusable = false;
-      try {
-        const result = await callProcedureIsolate(lease.procedureIsolate, serializeProcedureInput(input), state, label, settings);
-        outcome = result.outcome;
-        reusable = result.reusable;
-      } finally {
-        pool.release(lease.procedureIsolate, reusable, state);
+  }
+
+  async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
+    if (closed) throw new Error('the procedure engine is closed');
+    const { label, sha256 } = knownProcedure(procedure);
+    const slotKey = slotKeyOf(procedure.id, input.client.id);
+    const inputJson = serializeProcedureInput(input);
+    const acquireFor = (state: CallState) => pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state });
+    let outcome: ProcedureOutcome | null = null;
+
+    if (paths.isPromoted(slotKey, sha256)) {
+      const state = callState(procedure, input, host, runOptions);
+      const lease = await acquireFor(state);
+      if (!lease.ok) {
+        outcome = lease.outcome;
+      } else {
+        // Nothing else runs on this thread until the call returns: acquire and release bracket it.
+        const result = callProcedureIsolateSync(lease.procedureIsolate, inputJson, state, label, settings);
+        pool.release(lease.procedureIsolate, result.reusable, state);
+        const stopped = result.overran || (result.outcome.kind === 'failure' && result.outcome.reason === 'memory_limit');
+        if (stopped) {
+          paths.recordStrike(slotKey, sha256, { procedureId: procedure.id, requestId: runOptions.requestId, elapsedMs: result.elapsedMs });
+          // Only what the second attempt issues may be answered.
+          host.reset?.();
+          if (!result.overran) outcome = result.outcome;
+        } else {
+          outcome = result.outcome;
+        }
       }
-    } else {
-      outcome = lease.outcome;
     }
+
+    if (outcome === null) {
+      const state = callState(procedure, input, host, runOptions);
+      const lease = await acquireFor(state);
+      if (lease.ok) {
+        let reusable = false;
+        try {
+          const result = await callProcedureIsolate(lease.procedureIsolate, inputJson, state, label, settings);
+          outcome = result.outcome;
+          reusable = result.reusable;
+          paths.recordOwnThreadCall(slotKey, sha256, outcome, result.cpuMs);
+        } finally {
+          pool.release(lease.procedureIsolate, reusable, state);
+        }
+      } else {
+        outcome = lease.outcome;
+      }
+    }
+
     if (outcome.kind === 'failure') {
       events.warn('token procedure failed', {
         procedure_id: procedure.id,
@@ -120,8 +172,9 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     evict: (procedureId) => {
       known.delete(procedureId);
       pool.evict(procedureId);
+      paths.forget(procedureId);
     },
-    stats: () => pool.stats(),
+    stats: () => ({ ...pool.stats(), ...paths.stats() }),
     close: async () => {
       closed = true;
       pool.close();

@@ -6,6 +6,7 @@
  */
 import { errorMessage } from './error-fields.ts';
 import { parseUntrustedObject } from './json-guard.ts';
+import { redactLogLine } from './log-redaction.ts';
 import { isOAuthErrorCode, sanitizeDescription } from '../server/oauth/errors.ts';
 import type { OAuthErrorCode } from '../server/oauth/errors.ts';
 import type {
@@ -27,8 +28,6 @@ const MAX_LIST_ITEMS = 1000;
 const MAX_LIST_ITEM_LENGTH = 2048;
 const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-/** Compact JWS/JWE-looking strings are never logged, whoever they belong to. */
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?/g;
 
 /** What the host knows about the call an isolate is serving right now. */
 export interface CallState {
@@ -43,10 +42,32 @@ export interface CallState {
   issueCalls: number;
   issueLimitExceeded: boolean;
   logLines: number;
+  /**
+   * `performance.now()` past which host callbacks refuse to work: one budget covers the script and
+   * the host work it causes, so a loop of expensive callbacks cannot outlast the call's limit.
+   */
+  deadline: number;
+  /** Set when a callback was refused because the deadline had passed: the call ends as a timeout. */
+  budgetExceeded: boolean;
 }
 
-export function createCallState(fields: Omit<CallState, 'issueCalls' | 'issueLimitExceeded' | 'logLines'>): CallState {
-  return { ...fields, issueCalls: 0, issueLimitExceeded: false, logLines: 0 };
+type CallStateFields = Omit<CallState, 'issueCalls' | 'issueLimitExceeded' | 'logLines' | 'deadline' | 'budgetExceeded'>;
+
+export function createCallState(fields: CallStateFields): CallState {
+  return { ...fields, issueCalls: 0, issueLimitExceeded: false, logLines: 0, deadline: Number.POSITIVE_INFINITY, budgetExceeded: false };
+}
+
+/** Starts (or restarts) the budget of a call: `limitMs` from now. */
+export function startCallBudget(state: CallState, limitMs: number): void {
+  state.deadline = performance.now() + limitMs;
+  state.budgetExceeded = false;
+}
+
+function overBudget(state: CallState): boolean {
+  if (state.budgetExceeded) return true;
+  if (performance.now() <= state.deadline) return false;
+  state.budgetExceeded = true;
+  return true;
 }
 
 function failureJson(error: OAuthErrorCode, description: string): string {
@@ -56,6 +77,7 @@ function failureJson(error: OAuthErrorCode, description: string): string {
 const NO_CALL = failureJson('server_error', 'no active call');
 const BAD_ARGUMENTS = failureJson('server_error', 'invalid arguments');
 const HOST_ERROR = failureJson('server_error', 'internal error');
+const OUT_OF_TIME = failureJson('server_error', 'the call ran out of time');
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -107,6 +129,7 @@ function isInitializedContextData(value: unknown): value is InitializedContextDa
 /** `getInitializedContext(...)`: validates the request, asks the host, answers `{initialized}` or a failure. */
 export function handleInitialize(state: CallState | null, payload: unknown): string {
   if (state === null) return NO_CALL;
+  if (overBudget(state)) return OUT_OF_TIME;
   const request = parsePayload(payload);
   if (
     request === null ||
@@ -140,6 +163,7 @@ export function handleInitialize(state: CallState | null, payload: unknown): str
 /** `issuer.issue(data, delegation)`: counts against maxIssueCalls, validates, signs on the host. */
 export function handleIssue(state: CallState | null, payload: unknown): string {
   if (state === null) return NO_CALL;
+  if (overBudget(state)) return OUT_OF_TIME;
   state.issueCalls += 1;
   if (state.issueCalls > state.limits.maxIssueCalls) {
     state.issueLimitExceeded = true;
@@ -177,13 +201,12 @@ export function handleIssue(state: CallState | null, payload: unknown): string {
   }
 }
 
-/** Removes token values from a log line. */
+/**
+ * Removes token values from a log line: exact values, JWT-shaped strings, and lines that hold a
+ * disguised part of a token (split, spaced out, reversed, escaped): see log-redaction.ts.
+ */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length >= 8 && result.includes(secret)) result = result.split(secret).join('[redacted]');
-  }
-  return result.replace(JWT_PATTERN, '[redacted]');
+  return redactLogLine(text, secrets);
 }
 
 /** `logger.*(...)`: at most maxLogLinesPerCall lines, each truncated and redacted; one notice when lines are dropped. */

@@ -15,7 +15,10 @@ export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({
   maxIssueCalls: 8,
   maxLogLinesPerCall: 20,
   maxLogLineLength: 2048,
-  maxCallsPerIsolate: 1000,
+  maxCallsPerIsolate: 0,
+  syncCallMs: 10,
+  probationCalls: 20,
+  promotionMaxMs: 5,
   idleEvictMs: 5 * 60 * 1000,
   maxIsolatesPerProcedure: 4,
 });
@@ -29,7 +32,10 @@ const MINIMUM: Readonly<SandboxLimits> = {
   maxIssueCalls: 0,
   maxLogLinesPerCall: 0,
   maxLogLineLength: 16,
-  maxCallsPerIsolate: 1,
+  maxCallsPerIsolate: 0,
+  syncCallMs: 1,
+  probationCalls: 0,
+  promotionMaxMs: 0,
   idleEvictMs: 1,
   maxIsolatesPerProcedure: 1,
 };

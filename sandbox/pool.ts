@@ -1,18 +1,27 @@
 /**
- * Warm isolates, keyed by procedure id and source hash. A procedure never shares an isolate with
- * another procedure; each has at most `maxIsolatesPerProcedure` isolates (one call each at a time,
- * further calls wait in FIFO order). An isolate is rebuilt after a timeout or memory disposal, after
- * `maxCallsPerIsolate` calls, or when the procedure's source changes; idle ones are evicted.
+ * Warm isolates, in one slot per (procedure, client) pair: a procedure never shares an isolate with
+ * another procedure, nor one client's globals with another client. Each slot has at most
+ * `maxIsolatesPerProcedure` isolates (one call each at a time, further calls wait in FIFO order).
+ * An isolate lives as long as it stays healthy: it is rebuilt after a timeout or memory disposal,
+ * when its heap stays more than half full, after `maxCallsPerIsolate` calls when that is set, or
+ * when the procedure's source changes; idle ones are evicted.
  */
-import { createProcedureIsolate, disposeProcedureIsolate } from './procedure-isolate.ts';
+import { createProcedureIsolate, disposeProcedureIsolate, heapUseRatio } from './procedure-isolate.ts';
 import type { IsolateSettings, ProcedureIsolate } from './procedure-isolate.ts';
 import { createCallState } from './host-bridge.ts';
 import type { CallState } from './host-bridge.ts';
 import { failure } from './outcome.ts';
 import type { Failure } from './outcome.ts';
 
+/** How often (in calls) an isolate's heap is looked at; reading it costs a few microseconds. */
+const HEAP_CHECK_EVERY = 64;
+/** An isolate whose live heap stays above this share of its limit is rebuilt between calls. */
+const HEAP_REBUILD_RATIO = 0.5;
+
 interface ProcedureSlot {
+  /** `procedureId + NUL + clientId`. */
   readonly id: string;
+  readonly procedureId: string;
   sha256: string;
   readonly isolates: Set<ProcedureIsolate>;
   /** Isolates being built for this slot. */
@@ -35,10 +44,17 @@ export type Lease = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: fal
 
 export interface AcquireRequest {
   procedureId: string;
+  /** The (procedure, client) pair's slot: see `slotKeyOf`. */
+  slotKey: string;
   source: string;
   sha256: string;
   label: string;
   state: CallState;
+}
+
+/** The slot of a (procedure, client) pair; NUL cannot occur in either id. */
+export function slotKeyOf(procedureId: string, clientId: string): string {
+  return `${procedureId}\u0000${clientId}`;
 }
 
 export class IsolatePool {
@@ -59,10 +75,10 @@ export class IsolatePool {
   }
 
   async acquire(request: AcquireRequest): Promise<Lease> {
-    const { procedureId, sha256 } = request;
+    const { procedureId, slotKey, sha256 } = request;
     for (;;) {
       if (this.#closed) return { ok: false, outcome: failure('runtime_error', request.label, 'the sandbox engine is closed') };
-      const slot = this.#slotFor(procedureId);
+      const slot = this.#slotFor(slotKey, procedureId);
       slot.source = request.source;
       slot.label = request.label;
       if (slot.sha256 !== sha256) {
@@ -82,7 +98,7 @@ export class IsolatePool {
         slot.creating += 1;
         let created;
         try {
-          created = await createProcedureIsolate(procedureId, request.source, sha256, request.label, request.state, this.#settings);
+          created = await createProcedureIsolate(procedureId, slotKey, request.source, sha256, request.label, request.state, this.#settings);
         } finally {
           slot.creating -= 1;
         }
@@ -92,7 +108,7 @@ export class IsolatePool {
         }
         const procedureIsolate = created.procedureIsolate;
         procedureIsolate.busy = true;
-        if (this.#closed || this.#slots.get(procedureId) !== slot || slot.sha256 !== sha256) procedureIsolate.retired = true;
+        if (this.#closed || this.#slots.get(slotKey) !== slot || slot.sha256 !== sha256) procedureIsolate.retired = true;
         slot.isolates.add(procedureIsolate);
         return { ok: true, procedureIsolate };
       }
@@ -109,10 +125,14 @@ export class IsolatePool {
   release(procedureIsolate: ProcedureIsolate, reusable: boolean, state?: CallState): void {
     procedureIsolate.busy = false;
     procedureIsolate.lastUsedAt = Date.now();
-    const slot = this.#slots.get(procedureIsolate.procedureId);
+    const slot = this.#slots.get(procedureIsolate.slotKey);
     const owned = slot !== undefined && slot.isolates.has(procedureIsolate);
     const healthy = reusable && owned && !this.#closed && !procedureIsolate.retired && !procedureIsolate.isolate.isDisposed;
-    const wornOut = procedureIsolate.calls >= this.#settings.limits.maxCallsPerIsolate;
+    const { maxCallsPerIsolate, memoryMb } = this.#settings.limits;
+    const wornOut =
+      healthy &&
+      ((maxCallsPerIsolate > 0 && procedureIsolate.calls >= maxCallsPerIsolate) ||
+        (procedureIsolate.calls % HEAP_CHECK_EVERY === 0 && heapUseRatio(procedureIsolate, memoryMb) > HEAP_REBUILD_RATIO));
     if (!healthy || wornOut) {
       if (slot !== undefined) slot.isolates.delete(procedureIsolate);
       disposeProcedureIsolate(procedureIsolate);
@@ -122,13 +142,14 @@ export class IsolatePool {
     this.#wakeOne(slot);
   }
 
-  /** Drops a procedure's isolates: idle ones now, busy ones when their call ends. */
+  /** Drops a procedure's isolates, for every client: idle ones now, busy ones when their call ends. */
   evict(procedureId: string): void {
-    const slot = this.#slots.get(procedureId);
-    if (slot === undefined) return;
-    for (const procedureIsolate of slot.isolates) this.#retire(slot, procedureIsolate);
-    this.#slots.delete(procedureId);
-    this.#wakeAll(slot);
+    for (const [key, slot] of this.#slots) {
+      if (slot.procedureId !== procedureId) continue;
+      for (const procedureIsolate of slot.isolates) this.#retire(slot, procedureIsolate);
+      this.#slots.delete(key);
+      this.#wakeAll(slot);
+    }
   }
 
   /** Disposes isolates idle since before `now - idleEvictMs`. */
@@ -143,15 +164,16 @@ export class IsolatePool {
     }
   }
 
+  /** Live isolates, and the procedures that have at least one (whatever the client). */
   stats(): { isolates: number; procedures: number } {
     let isolates = 0;
-    let procedures = 0;
+    const procedures = new Set<string>();
     for (const slot of this.#slots.values()) {
       const live = this.#liveCount(slot);
       isolates += live;
-      if (live > 0) procedures += 1;
+      if (live > 0) procedures.add(slot.procedureId);
     }
-    return { isolates, procedures };
+    return { isolates, procedures: procedures.size };
   }
 
   close(): void {
@@ -173,7 +195,7 @@ export class IsolatePool {
     if (this.#liveCount(slot) + slot.creating >= this.#settings.limits.maxIsolatesPerProcedure) return;
     const { sha256, source, label } = slot;
     const state = createCallState({
-      procedureId: slot.id,
+      procedureId: slot.procedureId,
       requestId: lastCall.requestId,
       host: NO_REQUEST_HOST,
       log: lastCall.log,
@@ -183,7 +205,7 @@ export class IsolatePool {
     });
     slot.creating += 1;
     slot.replacing += 1;
-    void createProcedureIsolate(slot.id, source, sha256, label, state, this.#settings)
+    void createProcedureIsolate(slot.procedureId, slot.id, source, sha256, label, state, this.#settings)
       .then(
         (created) => {
           if (!created.ok) return;
@@ -192,7 +214,7 @@ export class IsolatePool {
           else slot.isolates.add(procedureIsolate);
         },
         (error: unknown) => {
-          this.#settings.events.error('procedure isolate rebuild failed', { procedureId: slot.id, error: String(error) });
+          this.#settings.events.error('procedure isolate rebuild failed', { procedureId: slot.procedureId, error: String(error) });
         },
       )
       .finally(() => {
@@ -203,11 +225,11 @@ export class IsolatePool {
       });
   }
 
-  #slotFor(procedureId: string): ProcedureSlot {
-    let slot = this.#slots.get(procedureId);
+  #slotFor(slotKey: string, procedureId: string): ProcedureSlot {
+    let slot = this.#slots.get(slotKey);
     if (slot === undefined) {
-      slot = { id: procedureId, sha256: '', isolates: new Set(), creating: 0, replacing: 0, waiters: [], source: '', label: procedureId };
-      this.#slots.set(procedureId, slot);
+      slot = { id: slotKey, procedureId, sha256: '', isolates: new Set(), creating: 0, replacing: 0, waiters: [], source: '', label: procedureId };
+      this.#slots.set(slotKey, slot);
     }
     return slot;
   }

@@ -8,12 +8,12 @@
  */
 import { errorFields, errorMessage } from './error-fields.ts';
 import ivm from 'isolated-vm';
-import { handleInitialize, handleIssue, handleLog } from './host-bridge.ts';
+import { handleInitialize, handleIssue, handleLog, startCallBudget } from './host-bridge.ts';
 import type { CallState } from './host-bridge.ts';
 import { classifyIsolateError, decodeEnvelope, failure, parseCompileMessage } from './outcome.ts';
 import type { Failure } from './outcome.ts';
 import { PRELUDE_CLOSURE, PRELUDE_FILENAME, PROCEDURE_FILENAME, preludeConfigJson } from './prelude-source.ts';
-import type { ProcedureOutcome, SandboxLimits } from './types.ts';
+import type { ProcedureOutcome, SandboxLimits, UnrecoverableSandboxEvent } from './types.ts';
 import type { SandboxEventLogger } from './event-logger.ts';
 
 /** The prelude is trusted but still bounded, in case an isolate is starved of CPU at creation. */
@@ -21,6 +21,8 @@ const PRELUDE_TIMEOUT_MS = 2000;
 
 export interface ProcedureIsolate {
   readonly procedureId: string;
+  /** The pool slot it belongs to: one per (procedure, client) pair, so clients never share globals. */
+  readonly slotKey: string;
   readonly sha256: string;
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
@@ -38,24 +40,57 @@ export interface IsolateSettings {
   limits: SandboxLimits;
   events: SandboxEventLogger;
   isClosed: () => boolean;
+  /** The process can no longer bound a call (see UnrecoverableSandboxEvent); it should be replaced. */
+  onUnrecoverable: (event: UnrecoverableSandboxEvent) => void;
 }
 
 export type CreateResult = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: false; outcome: Failure };
 
+/**
+ * After the wall deadline disposes an isolate, isolated-vm rejects the pending call at once unless
+ * the script is stuck in native code that V8 cannot interrupt; past this grace the call is answered
+ * as a timeout without waiting, and the process is reported as unable to bound calls.
+ */
+const TERMINATION_GRACE_MS = 1000;
+
+interface DeadlineResult<T> {
+  value?: T;
+  error?: unknown;
+  deadlineHit: boolean;
+  /** The script did not stop after the isolate was disposed. */
+  stuck: boolean;
+}
+
 /** Runs `task` under the host's wall-clock deadline; disposing the isolate is the only sure stop. */
-async function withWallDeadline<T>(isolate: ivm.Isolate, wallTimeMs: number, task: () => Promise<T>): Promise<{ value?: T; error?: unknown; deadlineHit: boolean }> {
-  let deadlineHit = false;
-  const timer = setTimeout(() => {
-    deadlineHit = true;
-    if (!isolate.isDisposed) isolate.dispose();
-  }, wallTimeMs);
-  try {
-    return { value: await task(), deadlineHit };
-  } catch (error) {
-    return { error, deadlineHit };
-  } finally {
-    clearTimeout(timer);
-  }
+function withWallDeadline<T>(isolate: ivm.Isolate, wallTimeMs: number, task: () => Promise<T>, onStuck: () => void): Promise<DeadlineResult<T>> {
+  return new Promise((resolve) => {
+    let deadlineHit = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const deadlineTimer = setTimeout(() => {
+      deadlineHit = true;
+      if (!isolate.isDisposed) isolate.dispose();
+      graceTimer = setTimeout(() => {
+        onStuck();
+        resolve({ error: new Error('Script execution timed out.'), deadlineHit: true, stuck: true });
+      }, TERMINATION_GRACE_MS);
+    }, wallTimeMs);
+    const settle = (result: DeadlineResult<T>) => {
+      clearTimeout(deadlineTimer);
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
+      resolve(result);
+    };
+    let pending: Promise<T>;
+    try {
+      pending = task();
+    } catch (error) {
+      settle({ error, deadlineHit, stuck: false });
+      return;
+    }
+    pending.then(
+      (value) => settle({ value, deadlineHit, stuck: false }),
+      (error: unknown) => settle({ error, deadlineHit, stuck: false }),
+    );
+  });
 }
 
 export function disposeProcedureIsolate(procedureIsolate: ProcedureIsolate): void {
@@ -69,6 +104,7 @@ export function disposeProcedureIsolate(procedureIsolate: ProcedureIsolate): voi
  */
 export async function createProcedureIsolate(
   procedureId: string,
+  slotKey: string,
   source: string,
   sha256: string,
   label: string,
@@ -80,6 +116,7 @@ export async function createProcedureIsolate(
     memoryLimit: limits.memoryMb,
     onCatastrophicError: (message) => {
       events.error('procedure isolate failed catastrophically', { procedureId, message });
+      settings.onUnrecoverable({ reason: 'catastrophic_error', procedureId, detail: message });
     },
   });
   // The callbacks close over this slot, not over a call: the current call is set per run.
@@ -128,13 +165,21 @@ export async function createProcedureIsolate(
     return failWith(classifyIsolateError(error, errorContext(false)));
   }
 
-  const topLevel = await withWallDeadline(isolate, limits.wallTimeMs, () => script.run(context, { timeout: limits.cpuTimeMs }));
+  state.budgetExceeded = false;
+  startCallBudget(state, limits.wallTimeMs);
+  const topLevel = await withWallDeadline(
+    isolate,
+    limits.wallTimeMs,
+    () => script.run(context, { timeout: limits.cpuTimeMs }),
+    () => reportStuck(settings, procedureId),
+  );
   if (!isolate.isDisposed) script.release();
   if ('error' in topLevel) return failWith(classifyIsolateError(topLevel.error, errorContext(topLevel.deadlineHit)));
 
   slot.current = null;
   const procedureIsolate: ProcedureIsolate = {
     procedureId,
+    slotKey,
     sha256,
     isolate,
     context,
@@ -159,20 +204,63 @@ export interface CallResult {
   reusable: boolean;
 }
 
-/** One call of `result(context)` under the CPU timeout and the wall-clock deadline. */
+export interface AsyncCallResult extends CallResult {
+  /** CPU time the script used in this call (isolated-vm's per-isolate counter), ms; NaN if unknown. */
+  cpuMs: number;
+}
+
+export interface SyncCallResult extends CallResult {
+  /** Time the calling thread was held, ms. */
+  elapsedMs: number;
+  /** The call reached the synchronous limit (in the script or through host callbacks) and was stopped. */
+  overran: boolean;
+}
+
+function reportStuck(settings: IsolateSettings, procedureId: string): void {
+  settings.events.error('procedure did not stop after its isolate was disposed', { procedureId });
+  settings.onUnrecoverable({ reason: 'termination_failed', procedureId, detail: 'the script did not stop after its isolate was disposed' });
+}
+
+function cpuTimeOf(isolate: ivm.Isolate): bigint | null {
+  try {
+    return isolate.isDisposed ? null : isolate.cpuTime;
+  } catch {
+    return null;
+  }
+}
+
+function finishedOutcome(envelope: unknown, state: CallState, label: string, limits: SandboxLimits, budgetMs: number): ProcedureOutcome {
+  if (state.budgetExceeded) {
+    return failure('timeout', label, `the procedure and the host work it asked for ran longer than ${budgetMs} ms`);
+  }
+  const outcome = decodeEnvelope(envelope, label, limits.maxResultBytes);
+  if (state.issueLimitExceeded) {
+    return failure('issue_limit', label, `the procedure issued more than ${limits.maxIssueCalls} tokens in one call`);
+  }
+  return outcome;
+}
+
+/** One call of `result(context)` on the isolate's own thread, under the CPU timeout and the wall-clock deadline. */
 export async function callProcedureIsolate(
   procedureIsolate: ProcedureIsolate,
   inputJson: string,
   state: CallState,
   label: string,
   settings: IsolateSettings,
-): Promise<CallResult> {
+): Promise<AsyncCallResult> {
   const { limits } = settings;
   procedureIsolate.current = state;
   procedureIsolate.calls += 1;
-  const attempt = await withWallDeadline(procedureIsolate.isolate, limits.wallTimeMs, () =>
-    procedureIsolate.run.apply(undefined, [inputJson], { timeout: limits.cpuTimeMs }),
+  startCallBudget(state, limits.wallTimeMs);
+  const cpuBefore = cpuTimeOf(procedureIsolate.isolate);
+  const attempt = await withWallDeadline(
+    procedureIsolate.isolate,
+    limits.wallTimeMs,
+    () => procedureIsolate.run.apply(undefined, [inputJson], { timeout: limits.cpuTimeMs }),
+    () => reportStuck(settings, procedureIsolate.procedureId),
   );
+  const cpuAfter = cpuTimeOf(procedureIsolate.isolate);
+  const cpuMs = cpuBefore !== null && cpuAfter !== null ? Number(cpuAfter - cpuBefore) / 1e6 : Number.NaN;
   procedureIsolate.current = null;
   if ('error' in attempt) {
     const outcome = classifyIsolateError(attempt.error, {
@@ -183,11 +271,60 @@ export async function callProcedureIsolate(
       engineClosed: settings.isClosed(),
     });
     // A terminated isolate may hold half-updated procedure state: never reuse it.
-    return { outcome, reusable: false };
+    return { outcome, reusable: false, cpuMs };
   }
-  let outcome = decodeEnvelope(attempt.value, label, limits.maxResultBytes);
-  if (state.issueLimitExceeded) {
-    outcome = failure('issue_limit', label, `the procedure issued more than ${limits.maxIssueCalls} tokens in one call`);
+  const outcome = finishedOutcome(attempt.value, state, label, limits, limits.wallTimeMs);
+  return { outcome, reusable: !procedureIsolate.isolate.isDisposed && !state.budgetExceeded, cpuMs };
+}
+
+/**
+ * One call on the calling thread (`applySync`): no hand-off to the isolate's thread and back, and
+ * host callbacks are plain function calls. Only promoted procedures come here, under the short
+ * synchronous limit; a call that reaches it is reported as `overran` for the engine to run again
+ * on the isolate's own thread.
+ */
+export function callProcedureIsolateSync(
+  procedureIsolate: ProcedureIsolate,
+  inputJson: string,
+  state: CallState,
+  label: string,
+  settings: IsolateSettings,
+): SyncCallResult {
+  const { limits } = settings;
+  procedureIsolate.current = state;
+  procedureIsolate.calls += 1;
+  startCallBudget(state, limits.syncCallMs);
+  const started = performance.now();
+  let envelope: unknown;
+  let thrown: { error: unknown } | null = null;
+  try {
+    envelope = procedureIsolate.run.applySync(undefined, [inputJson], { timeout: limits.syncCallMs });
+  } catch (error) {
+    thrown = { error };
   }
-  return { outcome, reusable: !procedureIsolate.isolate.isDisposed };
+  const elapsedMs = performance.now() - started;
+  procedureIsolate.current = null;
+  if (thrown !== null) {
+    const outcome = classifyIsolateError(thrown.error, {
+      label,
+      wallDeadlineHit: false,
+      wallTimeMs: limits.wallTimeMs,
+      cpuTimeMs: limits.syncCallMs,
+      engineClosed: settings.isClosed(),
+    });
+    return { outcome, reusable: false, elapsedMs, overran: outcome.kind === 'failure' && outcome.reason === 'timeout' };
+  }
+  const overran = state.budgetExceeded;
+  const outcome = finishedOutcome(envelope, state, label, limits, limits.syncCallMs);
+  return { outcome, reusable: !procedureIsolate.isolate.isDisposed && !overran, elapsedMs, overran };
+}
+
+/** Share of the isolate's heap limit in use; the pool rebuilds an isolate whose heap stays full. */
+export function heapUseRatio(procedureIsolate: ProcedureIsolate, memoryMb: number): number {
+  try {
+    const stats = procedureIsolate.isolate.getHeapStatisticsSync();
+    return (stats.used_heap_size + stats.externally_allocated_size) / (memoryMb * 1024 * 1024);
+  } catch {
+    return 1;
+  }
 }

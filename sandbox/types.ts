@@ -23,11 +23,20 @@ export interface SandboxLimits {
   maxLogLinesPerCall: number;
   /** Longest log line kept, in characters. */
   maxLogLineLength: number;
-  /** An isolate is rebuilt after this many calls. */
+  /** An isolate is rebuilt after this many calls; 0 (the default) rebuilds only when its heap fills up. */
   maxCallsPerIsolate: number;
+  /**
+   * Limit of a call on the synchronous path (promoted procedures, run on the calling thread). A call
+   * that reaches it is stopped and run again on the isolate's own thread under cpuTimeMs/wallTimeMs.
+   */
+  syncCallMs: number;
+  /** Consecutive clean calls a procedure version serves on its own thread before it is promoted. */
+  probationCalls: number;
+  /** A probation call counts as clean only if the script used at most this much CPU time. */
+  promotionMaxMs: number;
   /** Idle isolates are disposed after this long. */
   idleEvictMs: number;
-  /** Warm isolates kept per procedure (concurrent calls beyond this wait). */
+  /** Warm isolates kept per procedure and client (concurrent calls beyond this wait). */
   maxIsolatesPerProcedure: number;
 }
 
@@ -122,6 +131,11 @@ export interface IssueRequest {
 export interface ProcedureHost {
   initialize(request: InitializeRequest): InitializedContextData | HostFailure;
   issue(request: IssueRequest): { token: string } | HostFailure;
+  /**
+   * Forgets what an attempt issued: a call stopped on the synchronous path is run again from the
+   * start on the procedure's own thread, and only the second attempt's tokens may be answered.
+   */
+  reset?(): void;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -172,12 +186,28 @@ export interface RunOptions {
   log: ProcedureLogSink;
 }
 
+export interface SandboxStats {
+  isolates: number;
+  procedures: number;
+  /** Procedure versions (per client) on each path: probation and demoted ones run on their own thread. */
+  promoted: number;
+  probation: number;
+  demoted: number;
+}
+
+/** Why the process hosting the sandbox can no longer be trusted to bound a call (see engine options). */
+export interface UnrecoverableSandboxEvent {
+  reason: 'catastrophic_error' | 'termination_failed';
+  procedureId: string;
+  detail: string;
+}
+
 export interface ProcedureEngine {
   /** Compiles in a throwaway isolate; nothing runs. */
   compile(source: string, filename?: string): Promise<CompileResult>;
   run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, options: RunOptions): Promise<ProcedureOutcome>;
   /** Drops the warm isolates of a procedure (e.g. after it was deleted). */
   evict(procedureId: string): void;
-  stats(): { isolates: number; procedures: number };
+  stats(): SandboxStats;
   close(): Promise<void>;
 }

@@ -109,6 +109,14 @@ export class RequestIssuer implements ProcedureHost {
     return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData };
   }
 
+  /**
+   * A call stopped on the sandbox's synchronous path is run again from the start: what the first
+   * attempt issued is never answered. Contexts stay (client_credentials arrives initialized).
+   */
+  reset(): void {
+    this.issued.length = 0;
+  }
+
   issue(request: IssueRequest): { token: string } | HostFailure {
     const context = this.contexts.get(request.contextId);
     if (!context) return failure('server_error', 'The token issuer was used without an initialized context');

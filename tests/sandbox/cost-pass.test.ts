@@ -200,7 +200,7 @@ describe('isolate replacement', () => {
       expect(await call(wearing)).toEqual({ kind: 'response', body: { calls: 2 } });
       // The worn-out isolate is gone; its replacement appears without another call (bounded wait).
       for (let i = 0; i < 200 && small.stats().isolates === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(small.stats()).toEqual({ isolates: 1, procedures: 1 });
+      expect(small.stats()).toMatchObject({ isolates: 1, procedures: 1 });
       expect(wearing.lines.map((line) => line.message)).toContain('top level ran');
       expect(await call()).toEqual({ kind: 'response', body: { calls: 1 } });
     } finally {
@@ -234,11 +234,11 @@ describe('isolate replacement', () => {
       expect(await call()).toEqual({ kind: 'response', body: { ok: true } });
       small.evict(procedure.id);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(small.stats()).toEqual({ isolates: 0, procedures: 0 });
+      expect(small.stats()).toMatchObject({ isolates: 0, procedures: 0 });
       expect(await call()).toEqual({ kind: 'response', body: { ok: true } });
     } finally {
       await small.close();
     }
-    expect(small.stats()).toEqual({ isolates: 0, procedures: 0 });
+    expect(small.stats()).toMatchObject({ isolates: 0, procedures: 0 });
   });
 });

@@ -175,10 +175,10 @@ describe('warm isolates', () => {
   it('evicts idle isolates', async () => {
     const limits = resolveSandboxLimits({ idleEvictMs: 60_000 });
     const events = recordingEvents().logger;
-    const pool = new IsolatePool({ limits, events, isClosed: () => false });
+    const pool = new IsolatePool({ limits, events, isClosed: () => false, onUnrecoverable: () => undefined });
     try {
       const state = createCallState({ procedureId: 'idle', requestId: 'r', host: new TestHost(key, client()), log: () => {}, limits, events, secrets: [] });
-      const lease = await pool.acquire({ procedureId: 'idle', source: COUNTER, sha256: 'h1', label: 'idle', state });
+      const lease = await pool.acquire({ procedureId: 'idle', slotKey: 'idle', source: COUNTER, sha256: 'h1', label: 'idle', state });
       if (!lease.ok) throw new Error('no lease');
       pool.release(lease.procedureIsolate, true);
       pool.sweep(Date.now());
@@ -214,7 +214,7 @@ describe('concurrency and isolation', () => {
       const procedure = inlineProcedure(BUSY('hot'), 'hot');
       const outcomes = await Promise.all(Array.from({ length: 5 }, () => runOn(two, procedure)));
       expect(outcomes.every((outcome) => outcome.kind === 'response')).toBe(true);
-      expect(two.stats()).toEqual({ isolates: 2, procedures: 1 });
+      expect(two.stats()).toMatchObject({ isolates: 2, procedures: 1 });
     } finally {
       await two.close();
     }
@@ -225,7 +225,7 @@ describe('concurrency and isolation', () => {
     await runOn(closing, inlineProcedure('function result() { return {}; }'));
     expect(closing.stats().isolates).toBe(1);
     await closing.close();
-    expect(closing.stats()).toEqual({ isolates: 0, procedures: 0 });
+    expect(closing.stats()).toMatchObject({ isolates: 0, procedures: 0 });
     await expect(runOn(closing, inlineProcedure('function result() { return {}; }'))).rejects.toThrow('closed');
   });
 });

@@ -185,6 +185,14 @@ export class TestHost {
     return { token };
   }
 
+  /** How often the engine asked to forget an attempt's tokens (a call re-run after the synchronous limit). */
+  resets = 0;
+
+  reset(): void {
+    this.resets += 1;
+    this.issued.length = 0;
+  }
+
   #maybeThrow(): void {
     if (this.throwOnNextCall) {
       this.throwOnNextCall = false;
