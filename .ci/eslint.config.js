@@ -34,6 +34,13 @@ export default tseslint.config(
     },
   },
   {
+    // The sandbox prelude's modules: script fragments that sandbox/prelude-source.ts concatenates
+    // into one strict-mode function. Each header names what it needs (`/* global x -- module.js */`)
+    // and what later modules use (`/* exported x */`); checked here as scripts in strict mode.
+    files: ['sandbox/prelude/*.js'],
+    languageOptions: { sourceType: 'script', parserOptions: { ecmaFeatures: { impliedStrict: true } } },
+  },
+  {
     files: ['admin/web/**/*.js', 'admin/web/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },

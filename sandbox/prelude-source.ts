@@ -1,6 +1,26 @@
 /**
- * Loads the trusted prelude (prelude.js, kept as a plain script so it can be read and linted) and
- * builds the JSON configuration it receives.
+ * Assembles the trusted prelude from sandbox/prelude/ (plain scripts, so they can be read and
+ * linted) and builds the JSON configuration it receives.
+ *
+ * The prelude runs inside each procedure isolate before the procedure's own code. It receives three
+ * host callbacks (plain functions taking and returning strings) and a JSON configuration, captures
+ * the intrinsics it needs, removes what hands out power (WebAssembly, shared memory) or lets a
+ * script watch the garbage collector (weak references, finalizers), guards the builtins V8 cannot
+ * interrupt, installs the Curity globals (`logger`, `exceptionFactory`, `secondsUntil`) and returns
+ * `run(inputJson)`: the function the host calls once per request.
+ *
+ * `run` builds the context from the input JSON, calls the procedure's `result(context)` and answers
+ * one string envelope: 'R' + the result JSON, 'O' + {error, description} for OAuth errors, or
+ * 'F' + {reason, message, line, column} for failures. The host treats the envelope as untrusted and
+ * enforces every limit again on its side; the prelude only makes the common cases precise.
+ *
+ * An isolate has no module loader: the modules are concatenated, in PRELUDE_MODULES order, into the
+ * body of one strict-mode function, so they share its scope and nothing of them is global. Each
+ * module is a script fragment whose header says what it defines for later modules
+ * (`/* exported *\/`) and what it needs and from which module (`/* global ... -- module.js *\/`);
+ * ESLint checks each module against its header and tests/sandbox/procedure-api.test.ts checks the
+ * headers against each other. Everything is strict mode, so V8 call sites never hand prelude
+ * functions or receivers to a procedure's Error.prepareStackTrace.
  */
 import { readFileSync } from 'node:fs';
 import { OAUTH_ERROR_STATUS } from '../server/oauth/errors.ts';
@@ -11,7 +31,43 @@ import type { SandboxLimits } from './types.ts';
 export const PROCEDURE_FILENAME = 'procedure.js';
 export const PRELUDE_FILENAME = 'tokenproc-prelude.js';
 
-export const PRELUDE_SOURCE: string = readFileSync(new URL('./prelude.js', import.meta.url), 'utf8').trim().replace(/;$/, '');
+/** The prelude's modules (sandbox/prelude/NAME.js) in evaluation order: each uses names of earlier ones. */
+export const PRELUDE_MODULES: readonly string[] = [
+  'intrinsics',
+  'removed-globals',
+  'builtin-guards',
+  'helpers',
+  'collections',
+  'token-data',
+  'delegation',
+  'exceptions',
+  'logger',
+  'curity-globals',
+  'context-state',
+  'client',
+  'request',
+  'context-common',
+  'issuers',
+  'context-initialized',
+  'context-token-exchange',
+  'envelope',
+];
+
+/** The parameters of the prelude function, in the order `evalClosure` passes them ($0..$3). */
+export const PRELUDE_PARAMETERS: readonly string[] = ['hostInitialize', 'hostIssue', 'hostLog', 'configJson'];
+
+function readModule(name: string): string {
+  return readFileSync(new URL(`./prelude/${name}.js`, import.meta.url), 'utf8').trim();
+}
+
+/** The prelude as one function expression; envelope.js defines the `run` it returns. */
+export const PRELUDE_SOURCE: string = [
+  `function tokenprocPrelude(${PRELUDE_PARAMETERS.join(', ')}) {`,
+  `'use strict';`,
+  ...PRELUDE_MODULES.map((name) => `// ---- prelude/${name}.js\n${readModule(name)}`),
+  'return run;',
+  '}',
+].join('\n');
 
 /** The code `Context.evalClosure` runs: the prelude function applied to the callbacks and config. */
 export const PRELUDE_CLOSURE = `return (${PRELUDE_SOURCE})($0, $1, $2, $3);`;

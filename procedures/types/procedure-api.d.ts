@@ -9,7 +9,8 @@
  *   function result(context) { ... }
  *
  * Curity's JSDoc headers work too: `@param {se.curity.identityserver.procedures.context.OAuthTokenExchangeUnInitializedProcedureContext} context`.
- * Every member here exists in sandbox/prelude.js; `tokenproc check` knows the same names.
+ * The procedure API is declared once, in sandbox/procedure-api.ts: tests check these typings, the
+ * real sandbox objects and the README against it, and `tokenproc check` lints with its names.
  */
 
 /**
