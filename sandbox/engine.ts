@@ -12,6 +12,7 @@ import { serializeProcedureInput } from './input-json.ts';
 import { resolveSandboxLimits } from './limits.ts';
 import { IsolatePool, slotKeyOf } from './pool.ts';
 import { callProcedureIsolate, callProcedureIsolateSync } from './procedure-isolate.ts';
+import { failure } from './outcome.ts';
 import type { CallState } from './host-bridge.ts';
 import { PathSelector } from './path-selector.ts';
 import { assertSandboxRuntime } from './runtime.ts';
@@ -23,6 +24,7 @@ import type {
   ProcedureRef,
   RunOptions,
   SandboxLimits,
+  ProcedureSuspension,
   UnrecoverableSandboxEvent,
 } from './types.ts';
 
@@ -42,6 +44,8 @@ export interface ProcedureEngineOptions {
    * keeps answering meanwhile.
    */
   onUnrecoverable?: (event: UnrecoverableSandboxEvent) => void;
+  /** Called when this engine suspends a (procedure version, client) pair, to share it (see suspend()). */
+  onSuspended?: (suspension: ProcedureSuspension) => void;
 }
 
 /** What diagnostics call a procedure: the file's base name when known (never a host path), else its id. */
@@ -110,6 +114,11 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     if (closed) throw new Error('the procedure engine is closed');
     const { label, sha256 } = knownProcedure(procedure);
     const slotKey = slotKeyOf(procedure.id, input.client.id);
+    const suspendedUntil = paths.suspendedUntil(slotKey, sha256, Date.now());
+    if (suspendedUntil > 0) {
+      // Not logged per call: the suspension was logged when it began.
+      return failure('suspended', label, `the procedure kept failing on its limits and is suspended until ${new Date(suspendedUntil).toISOString()}`);
+    }
     const inputJson = serializeProcedureInput(input);
     const acquireFor = (state: CallState) => pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state });
     let outcome: ProcedureOutcome | null = null;
@@ -125,7 +134,13 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
         pool.release(lease.procedureIsolate, result.reusable, state);
         const stopped = result.overran || (result.outcome.kind === 'failure' && result.outcome.reason === 'memory_limit');
         if (stopped) {
-          paths.recordStrike(slotKey, sha256, { procedureId: procedure.id, requestId: runOptions.requestId, elapsedMs: result.elapsedMs });
+          paths.recordStop(slotKey, sha256, {
+            procedureId: procedure.id,
+            requestId: runOptions.requestId,
+            elapsedMs: result.elapsedMs,
+            scriptCpuMs: result.scriptCpuMs,
+            hostBudgetExceeded: result.budgetExceeded,
+          });
           // Only what the second attempt issues may be answered.
           host.reset?.();
           if (!result.overran) outcome = result.outcome;
@@ -144,7 +159,15 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
           const result = await callProcedureIsolate(lease.procedureIsolate, inputJson, state, label, settings);
           outcome = result.outcome;
           reusable = result.reusable;
-          paths.recordOwnThreadCall(slotKey, sha256, outcome, result.cpuMs);
+          const suspended = paths.recordOwnThreadCall(slotKey, sha256, outcome, result.cpuMs);
+          if (suspended > 0) {
+            events.warn('procedure suspended after repeated limit failures', {
+              procedure_id: procedure.id,
+              client_id: input.client.id,
+              until: new Date(suspended).toISOString(),
+            });
+            options.onSuspended?.({ procedureId: procedure.id, clientId: input.client.id, sha256, until: suspended });
+          }
         } finally {
           pool.release(lease.procedureIsolate, reusable, state);
         }
@@ -175,6 +198,7 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       paths.forget(procedureId);
     },
     stats: () => ({ ...pool.stats(), ...paths.stats() }),
+    suspend: (suspension) => paths.applySuspension(slotKeyOf(suspension.procedureId, suspension.clientId), suspension.sha256, suspension.until),
     close: async () => {
       closed = true;
       pool.close();

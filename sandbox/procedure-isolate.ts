@@ -48,16 +48,21 @@ export type CreateResult = { ok: true; procedureIsolate: ProcedureIsolate } | { 
 
 /**
  * After the wall deadline disposes an isolate, isolated-vm rejects the pending call at once unless
- * the script is stuck in native code that V8 cannot interrupt; past this grace the call is answered
- * as a timeout without waiting, and the process is reported as unable to bound calls.
+ * the script is stuck in code V8 cannot interrupt (or a garbage-collector-bound loop that stops
+ * late). Past this grace the call is answered as a timeout without waiting for it.
  */
 const TERMINATION_GRACE_MS = 1000;
+/**
+ * A script still running this long after it was answered holds one of isolated-vm's threads and its
+ * memory for good: the process is reported as unable to bound calls, to be replaced.
+ */
+const STUCK_REPORT_MS = 10_000;
 
 interface DeadlineResult<T> {
   value?: T;
   error?: unknown;
   deadlineHit: boolean;
-  /** The script did not stop after the isolate was disposed. */
+  /** The script did not stop within the grace after its isolate was disposed. */
   stuck: boolean;
 }
 
@@ -66,17 +71,20 @@ function withWallDeadline<T>(isolate: ivm.Isolate, wallTimeMs: number, task: () 
   return new Promise((resolve) => {
     let deadlineHit = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let stuckTimer: NodeJS.Timeout | undefined;
     const deadlineTimer = setTimeout(() => {
       deadlineHit = true;
       if (!isolate.isDisposed) isolate.dispose();
       graceTimer = setTimeout(() => {
-        onStuck();
         resolve({ error: new Error('Script execution timed out.'), deadlineHit: true, stuck: true });
+        stuckTimer = setTimeout(onStuck, STUCK_REPORT_MS);
+        stuckTimer.unref();
       }, TERMINATION_GRACE_MS);
     }, wallTimeMs);
     const settle = (result: DeadlineResult<T>) => {
       clearTimeout(deadlineTimer);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
+      if (stuckTimer !== undefined) clearTimeout(stuckTimer);
       resolve(result);
     };
     let pending: Promise<T>;
@@ -214,11 +222,19 @@ export interface SyncCallResult extends CallResult {
   elapsedMs: number;
   /** The call reached the synchronous limit (in the script or through host callbacks) and was stopped. */
   overran: boolean;
+  /**
+   * For a call that overran: the CPU time the script itself used, ms (NaN if unknown). Far below the
+   * limit means the thread was preempted (a loaded machine), not that the script was slow.
+   */
+  scriptCpuMs: number;
+  /** The overrun came from host callbacks refused past the budget. */
+  budgetExceeded: boolean;
 }
 
 function reportStuck(settings: IsolateSettings, procedureId: string): void {
-  settings.events.error('procedure did not stop after its isolate was disposed', { procedureId });
-  settings.onUnrecoverable({ reason: 'termination_failed', procedureId, detail: 'the script did not stop after its isolate was disposed' });
+  const detail = `the script was still running ${STUCK_REPORT_MS / 1000} s after its isolate was disposed`;
+  settings.events.error('procedure did not stop after its isolate was disposed', { procedureId, detail });
+  settings.onUnrecoverable({ reason: 'termination_failed', procedureId, detail });
 }
 
 function cpuTimeOf(isolate: ivm.Isolate): bigint | null {
@@ -294,6 +310,8 @@ export function callProcedureIsolateSync(
   procedureIsolate.current = state;
   procedureIsolate.calls += 1;
   startCallBudget(state, limits.syncCallMs);
+  // Read before every call (about 1 µs) so that an overrun can be told apart from preemption.
+  const cpuBefore = cpuTimeOf(procedureIsolate.isolate);
   const started = performance.now();
   let envelope: unknown;
   let thrown: { error: unknown } | null = null;
@@ -304,6 +322,10 @@ export function callProcedureIsolateSync(
   }
   const elapsedMs = performance.now() - started;
   procedureIsolate.current = null;
+  const scriptCpu = (): number => {
+    const cpuAfter = cpuTimeOf(procedureIsolate.isolate);
+    return cpuBefore !== null && cpuAfter !== null ? Number(cpuAfter - cpuBefore) / 1e6 : Number.NaN;
+  };
   if (thrown !== null) {
     const outcome = classifyIsolateError(thrown.error, {
       label,
@@ -312,11 +334,19 @@ export function callProcedureIsolateSync(
       cpuTimeMs: limits.syncCallMs,
       engineClosed: settings.isClosed(),
     });
-    return { outcome, reusable: false, elapsedMs, overran: outcome.kind === 'failure' && outcome.reason === 'timeout' };
+    const overran = outcome.kind === 'failure' && outcome.reason === 'timeout';
+    return { outcome, reusable: false, elapsedMs, overran, scriptCpuMs: overran ? scriptCpu() : Number.NaN, budgetExceeded: state.budgetExceeded };
   }
   const overran = state.budgetExceeded;
   const outcome = finishedOutcome(envelope, state, label, limits, limits.syncCallMs);
-  return { outcome, reusable: !procedureIsolate.isolate.isDisposed && !overran, elapsedMs, overran };
+  return {
+    outcome,
+    reusable: !procedureIsolate.isolate.isDisposed && !overran,
+    elapsedMs,
+    overran,
+    scriptCpuMs: overran ? scriptCpu() : Number.NaN,
+    budgetExceeded: state.budgetExceeded,
+  };
 }
 
 /** Share of the isolate's heap limit in use; the pool rebuilds an isolate whose heap stays full. */

@@ -163,7 +163,9 @@ export type FailureReason =
   | 'result_too_large'
   | 'invalid_result'
   | 'no_result'
-  | 'issue_limit';
+  | 'issue_limit'
+  /** Not run: the procedure keeps failing on its limits and is suspended for a while (see path-selector.ts). */
+  | 'suspended';
 
 export type ProcedureOutcome =
   /** The procedure returned an object: the response body, still to be checked by the caller. */
@@ -193,6 +195,21 @@ export interface SandboxStats {
   promoted: number;
   probation: number;
   demoted: number;
+  /** Promoted calls stopped at the synchronous limit while their script used little CPU (run again; no strike). */
+  preemptedStops: number;
+  /** Pairs suspended now after repeated limit failures. */
+  suspended: number;
+}
+
+/**
+ * A (procedure version, client) pair that kept failing on its limits is not run until `until`
+ * (epoch ms): its calls fail at once. Shared between the worker processes of one server.
+ */
+export interface ProcedureSuspension {
+  procedureId: string;
+  clientId: string;
+  sha256: string;
+  until: number;
 }
 
 /** Why the process hosting the sandbox can no longer be trusted to bound a call (see engine options). */
@@ -209,5 +226,7 @@ export interface ProcedureEngine {
   /** Drops the warm isolates of a procedure (e.g. after it was deleted). */
   evict(procedureId: string): void;
   stats(): SandboxStats;
+  /** Applies a suspension decided elsewhere (another worker process of the same server). */
+  suspend(suspension: ProcedureSuspension): void;
   close(): Promise<void>;
 }

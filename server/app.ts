@@ -42,7 +42,12 @@ function methodNotAllowed(allow: string) {
   };
 }
 
-export function createApp(runtime: Runtime): express.Express {
+export interface AppOptions {
+  /** The `/metrics` text: the whole server's when several worker processes serve it. */
+  serverMetrics?: () => Promise<string>;
+}
+
+export function createApp(runtime: Runtime, options: AppOptions = {}): express.Express {
   const { config, logger } = runtime;
   const app = express();
   app.disable('x-powered-by');
@@ -99,7 +104,8 @@ export function createApp(runtime: Runtime): express.Express {
       res.status(404).end();
       return;
     }
-    res.type(runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics());
+    const text = options.serverMetrics ? await options.serverMetrics() : await runtime.metrics.registry.metrics();
+    res.type(runtime.metrics.registry.contentType).send(text);
   });
 
   app.use('/admin/api/v1', createAdminRouter(runtime));

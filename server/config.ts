@@ -2,6 +2,7 @@
  * Server configuration: defaults, then environment variables, then `serve` flags. One value
  * object, validated once at start, passed down explicitly (nothing reads process.env later).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
@@ -36,6 +37,10 @@ export interface ServerConfig {
   /** A retired signing key stays in the JWKS this long after it stopped signing. */
   retiredKeyGraceSeconds: number;
   sandbox: SandboxLimits;
+  /** Processes serving the one port (TOKENPROC_WORKERS; `auto` is one per core). */
+  workers: number;
+  /** A worker whose resident memory passes this (MiB) is replaced (TOKENPROC_WORKER_MAX_RSS_MB). */
+  workerMaxRssMb: number;
 }
 
 export interface ConfigOverrides {
@@ -45,6 +50,7 @@ export interface ConfigOverrides {
   data?: string;
   databaseUrl?: string;
   config?: string;
+  workers?: string;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +58,16 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** Most worker processes one server runs; more would only add memory on any machine this targets. */
+export const MAX_WORKERS = 64;
+
+/** TOKENPROC_WORKERS: a whole number from 1, or `auto` (one per core the process may use). */
+function parseWorkers(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1;
+  if (raw.trim().toLowerCase() === 'auto') return Math.min(MAX_WORKERS, Math.max(1, os.availableParallelism()));
+  return parseInteger('TOKENPROC_WORKERS', raw, 1, 1, MAX_WORKERS);
 }
 
 function parseInteger(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
@@ -99,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     wallTimeMs: parseInteger('TOKENPROC_SANDBOX_WALL_MS', env.TOKENPROC_SANDBOX_WALL_MS, DEFAULT_SANDBOX_LIMITS.wallTimeMs, 1, 120000),
     memoryMb: parseInteger('TOKENPROC_SANDBOX_MEMORY_MB', env.TOKENPROC_SANDBOX_MEMORY_MB, DEFAULT_SANDBOX_LIMITS.memoryMb, 8, 1024),
     maxIsolatesPerProcedure: parseInteger('TOKENPROC_SANDBOX_ISOLATES', env.TOKENPROC_SANDBOX_ISOLATES, DEFAULT_SANDBOX_LIMITS.maxIsolatesPerProcedure, 1, 64),
+    syncCallMs: parseInteger('TOKENPROC_SANDBOX_SYNC_MS', env.TOKENPROC_SANDBOX_SYNC_MS, DEFAULT_SANDBOX_LIMITS.syncCallMs, 1, 1000),
   };
   const issuer = normalizeIssuer(issuerRaw);
   const signingAlg = env.TOKENPROC_SIGNING_ALG ?? DEFAULT_SIGNING_ALG;
@@ -123,5 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     signingAlg,
     retiredKeyGraceSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400) + 300,
     sandbox,
+    workers: parseWorkers(overrides.workers ?? env.TOKENPROC_WORKERS),
+    workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, 1536, 256, 1024 * 1024),
   };
 }

@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), one registry per server instance. */
 import client from 'prom-client';
+import type { ProcedureEngine } from '../sandbox/types.ts';
 
 export interface ServerMetrics {
   registry: client.Registry;
@@ -39,4 +40,39 @@ export function createMetrics(): ServerMetrics {
     registers: [registry],
   });
   return { registry, tokenRequests, tokenLatency, procedureRuns, procedureDuration };
+}
+
+/**
+ * Gauges read from the sandbox at scrape time: live isolates, and (procedure, client) pairs by the
+ * path their calls take (promoted: synchronous; probation and demoted: the isolate's own thread).
+ */
+export function observeSandbox(metrics: ServerMetrics, engine: ProcedureEngine): void {
+  new client.Gauge({
+    name: 'tokenproc_sandbox_isolates',
+    help: 'Live procedure isolates',
+    registers: [metrics.registry],
+    collect() {
+      this.set(engine.stats().isolates);
+    },
+  });
+  new client.Gauge({
+    name: 'tokenproc_sandbox_procedure_paths',
+    help: 'Procedure versions (per client) by the path their calls take: promoted (synchronous), probation or demoted (own thread)',
+    labelNames: ['path'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const stats = engine.stats();
+      this.set({ path: 'promoted' }, stats.promoted);
+      this.set({ path: 'probation' }, stats.probation);
+      this.set({ path: 'demoted' }, stats.demoted);
+    },
+  });
+  new client.Gauge({
+    name: 'tokenproc_sandbox_suspended',
+    help: 'Procedure versions (per client) suspended after repeated limit failures: their calls fail at once',
+    registers: [metrics.registry],
+    collect() {
+      this.set(engine.stats().suspended);
+    },
+  });
 }

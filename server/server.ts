@@ -6,7 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import { createLogger, type Logger } from './logging.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, observeSandbox } from './metrics.ts';
+import { createWorkerLink, type WorkerLink } from './cluster/worker-link.ts';
 import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
@@ -18,14 +19,33 @@ import { applyConfigFile } from '../admin/api/config-document.ts';
 export interface RunningServer {
   readonly port: number;
   readonly runtime: Runtime;
+  /** This process's link to the supervisor (a no-op link when it runs alone). */
+  readonly link: WorkerLink;
   close(): Promise<void>;
 }
 
+/** Requests that arrive while the server is still starting wait for it; beyond this many they get 503. */
+const MAX_WAITING_REQUESTS = 1000;
+
 export async function startServer(requested: ServerConfig, logger: Logger = createLogger({ level: requested.logLevel })): Promise<RunningServer> {
   assertSandboxRuntime();
-  // Bind first, so that with port 0 the default issuer can name the port actually bound.
-  const server = http.createServer();
+  // The handler is attached before the port is bound: a request that arrives during start-up (the
+  // socket may be shared with other workers) waits for the app instead of being left unanswered.
+  let app: http.RequestListener | null = null;
+  let startFailed = false;
+  const waiting: Array<() => void> = [];
+  const server = http.createServer((req, res) => {
+    if (app !== null) {
+      app(req, res);
+    } else if (startFailed || waiting.length >= MAX_WAITING_REQUESTS) {
+      res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The server is starting' }));
+    } else {
+      waiting.push(() => server.emit('request', req, res));
+    }
+  });
   server.keepAliveTimeout = 5000;
+  // Bind first, so that with port 0 the default issuer can name the port actually bound.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(requested.port, requested.host, () => resolve());
@@ -33,14 +53,20 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
   const port = (server.address() as AddressInfo).port;
   const config: ServerConfig = requested.issuerFromPort ? { ...requested, port, issuer: `http://localhost:${port}` } : { ...requested, port };
   try {
-    return await serve(server, config, logger);
+    const running = await serve(server, config, logger, (listener) => {
+      app = listener;
+      for (const replay of waiting.splice(0)) replay();
+    });
+    return running;
   } catch (err) {
+    startFailed = true;
+    for (const replay of waiting.splice(0)) replay();
     server.close();
     throw err;
   }
 }
 
-async function serve(server: http.Server, config: ServerConfig, logger: Logger): Promise<RunningServer> {
+async function serve(server: http.Server, config: ServerConfig, logger: Logger, attach: (listener: http.RequestListener) => void): Promise<RunningServer> {
   const port = config.port;
 
   const store = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
@@ -54,19 +80,41 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger):
     );
   }
 
-  const engine = createProcedureEngine({ limits: config.sandbox, logger });
-  const runtime = await createRuntime({ config, store, logger, metrics: createMetrics(), engine });
-  if (config.configFile) await applyConfigFile(runtime, config.configFile);
+  const metrics = createMetrics();
+  const link = createWorkerLink(metrics.registry, { maxRssMb: config.workerMaxRssMb, logger });
+  const engine = createProcedureEngine({
+    limits: config.sandbox,
+    logger,
+    onUnrecoverable: (event) => {
+      logger.error('the sandbox can no longer bound procedure calls in this process', { ...event, supervised: link.supervised });
+      link.requestReplacement(`${event.reason}: ${event.detail}`);
+    },
+    onSuspended: (suspension) => link.announceSuspension(suspension),
+  });
+  link.onSuspensions((suspensions) => {
+    for (const suspension of suspensions) engine.suspend(suspension);
+  });
+  observeSandbox(metrics, engine);
+  const runtime = await createRuntime({ config, store, logger, metrics, engine });
+  if (config.configFile && link.runsStartupTasks) await applyConfigFile(runtime, config.configFile);
   runtime.cache.startPolling(1000);
+  runtime.cache.onChange(() => link.announceConfigChange());
+  link.onConfigChange(() => {
+    runtime.configChanged().catch((error: unknown) => {
+      logger.warn('configuration reload failed', { detail: error instanceof Error ? error.message : String(error) });
+    });
+  });
 
-  server.on('request', createApp(runtime));
+  attach(createApp(runtime, { serverMetrics: () => link.serverMetrics() }));
   const storeLocation = store instanceof PostgresStore ? store.location : config.dataDir;
-  logger.info('listening', { port, host: config.host, issuer: config.issuer, store: storeLocation });
+  logger.info('listening', { port, host: config.host, issuer: config.issuer, store: storeLocation, pid: process.pid });
+  link.ready(port);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('shutting down');
+      link.close();
       runtime.cache.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -81,5 +129,5 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger):
     })();
     return closing;
   };
-  return { port, runtime, close };
+  return { port, runtime, link, close };
 }

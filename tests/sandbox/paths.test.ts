@@ -172,3 +172,33 @@ describe('one budget for the script and the host work it causes', () => {
     });
   });
 });
+
+describe('suspension of a procedure that keeps failing on its limits', () => {
+  it('stops running it after three limit failures, then tries again once the suspension ends', async () => {
+    await withEngine({ cpuTimeMs: 30 }, async (engine, events) => {
+      const procedure = inlineProcedure('var calls = 0; function result() { calls++; for (;;) {} }');
+      for (let i = 0; i < 3; i++) expect(await call(engine, procedure)).toMatchObject({ kind: 'failure', reason: 'timeout' });
+      const suspended = await call(engine, procedure);
+      expect(suspended).toMatchObject({ kind: 'failure', reason: 'suspended' });
+      expect(suspended.kind === 'failure' && suspended.message).toContain('suspended until');
+      expect(engine.stats()).toMatchObject({ suspended: 1 });
+      expect(events.events.filter((event) => event.message === 'procedure suspended after repeated limit failures')).toHaveLength(1);
+      // Another client of the same procedure is a pair of its own: not suspended.
+      const other = testClient({ id: 'other-client', scope: 'read', audiences: [] });
+      expect(await call(engine, procedure, other)).toMatchObject({ kind: 'failure', reason: 'timeout' });
+    });
+  });
+
+  it('applies a suspension decided by another worker, for that version only', async () => {
+    await withEngine({}, async (engine) => {
+      const client = testClient({ scope: 'read', audiences: [] });
+      const source = 'function result() { return { ok: true }; }';
+      const { createHash } = await import('node:crypto');
+      const sha256 = createHash('sha256').update(source).digest('hex');
+      engine.suspend({ procedureId: 'shared', clientId: client.id, sha256, until: Date.now() + 60_000 });
+      expect(await call(engine, { id: 'shared', source, sha256: '' }, client)).toMatchObject({ kind: 'failure', reason: 'suspended' });
+      // A new version is not the suspended one.
+      expect(await call(engine, { id: 'shared', source: `${source}\n`, sha256: '' }, client)).toEqual({ kind: 'response', body: { ok: true } });
+    });
+  });
+});

@@ -336,6 +336,7 @@ export function engineForTests(limits: Partial<SandboxLimits> = RELAXED_LIMITS, 
     run: (procedure, input, host, options) => current().run(procedure, input, host, options),
     evict: (procedureId) => current().evict(procedureId),
     stats: () => current().stats(),
+    suspend: (suspension) => current().suspend(suspension),
     close: () => current().close(),
   };
 }

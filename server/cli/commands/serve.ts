@@ -1,5 +1,8 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../config.ts';
+import { startSupervisor } from '../../cluster/supervisor.ts';
+import { ConfigError, loadConfig, type ServerConfig } from '../../config.ts';
+import { createLogger } from '../../logging.ts';
 import { startServer } from '../../server.ts';
 import { CliError } from '../exit-codes.ts';
 
@@ -10,6 +13,7 @@ interface ServeOptions {
   databaseUrl?: string;
   issuer?: string;
   config?: string;
+  workers?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -22,11 +26,14 @@ export function registerServeCommand(program: Command): void {
     .option('--database-url <url>', 'postgres://... shared store (env TOKENPROC_DATABASE_URL)')
     .option('--issuer <url>', 'iss of issued tokens and metadata issuer (env TOKENPROC_ISSUER, default http://localhost:PORT)')
     .option('--config <file>', 'configuration document (export format) applied at start (env TOKENPROC_CONFIG)')
+    .option('--workers <n>', 'processes serving the one port, or auto for one per core (env TOKENPROC_WORKERS, default 1)')
     .addHelpText(
       'after',
       '\nOther environment: TOKENPROC_ADMIN_KEY (admin API key; generated and printed once if unset),\n' +
         'LOG_LEVEL (default info), TOKENPROC_MAX_TOKEN_LIFETIME (seconds, default 86400),\n' +
         'TOKENPROC_SANDBOX_CPU_MS, TOKENPROC_SANDBOX_WALL_MS, TOKENPROC_SANDBOX_MEMORY_MB, TOKENPROC_SANDBOX_ISOLATES,\n' +
+        'TOKENPROC_SANDBOX_SYNC_MS (limit of a call on the synchronous path, default 20),\n' +
+        'TOKENPROC_WORKER_MAX_RSS_MB (a worker past this resident memory is replaced, default 1536),\n' +
         'TOKENPROC_SIGNING_ALG (ES256 or RS256, default ES256), TOKENPROC_ALLOW_HTTP_ISSUER=true (allow a plain-http issuer on a non-loopback host; test networks only).',
     )
     .action(async (options: ServeOptions) => {
@@ -37,15 +44,31 @@ export function registerServeCommand(program: Command): void {
         if (err instanceof ConfigError) throw new CliError(err.message);
         throw err;
       }
-      const server = await startServer(config);
-      const stop = (signal: string) => {
-        server.runtime.logger.info('signal received', { signal });
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      if (cluster.isPrimary) await supervise(config);
+      else await serveAsWorker(config);
     });
+}
+
+/** The first process: starts and watches the workers, and forwards stop signals to them. */
+async function supervise(config: ServerConfig): Promise<void> {
+  const supervisor = startSupervisor({ workers: config.workers, logger: createLogger({ level: config.logLevel }) });
+  const stop = (signal: string) => void supervisor.stop(signal);
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.exit(await supervisor.finished);
+}
+
+/** A worker process: the server itself. It stops when the supervisor says so, or on a signal of its own. */
+async function serveAsWorker(config: ServerConfig): Promise<void> {
+  const server = await startServer(config);
+  const stop = (reason: string) => {
+    server.runtime.logger.info('stop requested', { reason });
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  server.link.onShutdown(() => stop('supervisor'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
