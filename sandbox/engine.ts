@@ -10,11 +10,11 @@ import type { SandboxEventLogger } from './event-logger.ts';
 import { createCallState } from './host-bridge.ts';
 import { serializeProcedureInput } from './input-json.ts';
 import { resolveSandboxLimits } from './limits.ts';
-import { IsolatePool, slotKeyOf } from './pool.ts';
+import { clientIdOf, IsolatePool, slotKeyOf } from './pool.ts';
 import { callProcedureIsolate, callProcedureIsolateSync } from './procedure-isolate.ts';
 import { failure } from './outcome.ts';
 import type { CallState } from './host-bridge.ts';
-import { PathSelector } from './path-selector.ts';
+import { FIRST_SUSPENSION_MS, PathSelector } from './path-selector.ts';
 import { assertSandboxRuntime } from './runtime.ts';
 import type {
   ProcedureEngine,
@@ -25,6 +25,7 @@ import type {
   RunOptions,
   SandboxLimits,
   ProcedureSuspension,
+  UnrecoverableIsolateEvent,
   UnrecoverableSandboxEvent,
 } from './types.ts';
 
@@ -76,10 +77,24 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
   const limits = resolveSandboxLimits(options.limits);
   const events = options.logger ?? defaultSandboxEventLogger();
   let closed = false;
-  const onUnrecoverable = options.onUnrecoverable ?? (() => undefined);
+  const paths = new PathSelector(limits, events);
+  /**
+   * A script isolated-vm could not stop gets its (procedure version, client) pair suspended for the
+   * longest time, here and (through onSuspended) in every worker, before the process is replaced:
+   * otherwise each replacement would run it again.
+   */
+  const onUnrecoverable = (event: UnrecoverableIsolateEvent): void => {
+    const now = Date.now();
+    if (paths.suspendedUntil(event.slotKey, event.sha256, now) <= now + FIRST_SUSPENSION_MS) {
+      const until = paths.suspendForGood(event.slotKey, event.sha256, now);
+      const clientId = clientIdOf(event.slotKey);
+      events.warn('procedure suspended: the sandbox could not stop it', { procedure_id: event.procedureId, client_id: clientId, until: new Date(until).toISOString() });
+      options.onSuspended?.({ procedureId: event.procedureId, clientId, sha256: event.sha256, until });
+    }
+    options.onUnrecoverable?.({ reason: event.reason, procedureId: event.procedureId, detail: event.detail });
+  };
   const settings = { limits, events, isClosed: () => closed, onUnrecoverable };
   const pool = new IsolatePool(settings);
-  const paths = new PathSelector(limits, events);
   const known = new Map<string, KnownProcedure>();
 
   /**
@@ -120,7 +135,10 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       return failure('suspended', label, `the procedure kept failing on its limits and is suspended until ${new Date(suspendedUntil).toISOString()}`);
     }
     const inputJson = serializeProcedureInput(input);
-    const acquireFor = (state: CallState) => pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state });
+    // A pair that has not yet answered cleanly, or failed on a limit lately, runs one call at a time:
+    // a hostile procedure gets one runaway isolate, not one per concurrent request.
+    const acquireFor = (state: CallState) =>
+      pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state, maxIsolates: paths.trusted(slotKey, sha256) ? undefined : 1 });
     let outcome: ProcedureOutcome | null = null;
 
     if (paths.isPromoted(slotKey, sha256)) {

@@ -32,6 +32,8 @@ interface PathHealth {
   strikes: number;
   /** When recent calls failed on a limit (timeout, heap), epoch ms, oldest first. */
   limitFailures: number[];
+  /** It has answered cleanly at least once. */
+  everClean: boolean;
   /** Calls fail at once until then (epoch ms); 0 when not suspended. */
   suspendedUntil: number;
   suspensions: number;
@@ -97,6 +99,18 @@ export class PathSelector {
     return this.#limits.probationCalls === 0 && this.#entry(slotKey, sha256, procedureIdOf(slotKey)).phase === 'promoted';
   }
 
+  /**
+   * Whether the pair may run several calls at once: it has answered cleanly before and has not
+   * failed on a limit within the last window.
+   */
+  trusted(slotKey: string, sha256: string, now = Date.now()): boolean {
+    const entry = this.#entries.get(slotKey);
+    if (entry === undefined || entry.sha256 !== sha256) return false;
+    if (entry.phase === 'promoted') return true;
+    const last = entry.limitFailures[entry.limitFailures.length - 1];
+    return entry.everClean && entry.suspendedUntil === 0 && (last === undefined || last <= now - LIMIT_FAILURE_WINDOW_MS);
+  }
+
   /** Epoch ms until which the pair is suspended, or 0. */
   suspendedUntil(slotKey: string, sha256: string, now: number): number {
     const entry = this.#entries.get(slotKey);
@@ -111,11 +125,14 @@ export class PathSelector {
   recordOwnThreadCall(slotKey: string, sha256: string, outcome: ProcedureOutcome, cpuMs: number, now = Date.now()): number {
     const entry = this.#entry(slotKey, sha256, procedureIdOf(slotKey));
     if (outcome.kind === 'failure' && LIMIT_FAILURES.has(outcome.reason)) {
+      // Calls already running when the pair was suspended end during the suspension: not new evidence.
+      if (entry.suspendedUntil > now) return 0;
       const failures = entry.limitFailures.filter((at) => at > now - LIMIT_FAILURE_WINDOW_MS);
       failures.push(now);
       entry.limitFailures = failures;
       // Right after a suspension one failure is enough: the trial call failed again.
-      if (failures.length >= SUSPEND_AFTER_FAILURES || (entry.suspensions > 0 && entry.suspendedUntil > 0)) {
+      if (failures.length >= SUSPEND_AFTER_FAILURES || entry.suspendedUntil > 0) {
+        // (suspendedUntil > 0 here means the suspension has ended and this was its trial call.)
         const length = Math.min(MAX_SUSPENSION_MS, FIRST_SUSPENSION_MS * 2 ** entry.suspensions);
         entry.suspensions += 1;
         entry.suspendedUntil = now + length;
@@ -126,6 +143,7 @@ export class PathSelector {
     } else if (outcome.kind !== 'failure') {
       // A clean answer after a suspension ends the back-off.
       entry.suspendedUntil = 0;
+      entry.everClean = true;
     }
     if (entry.phase !== 'probation') return 0;
     const prompt = outcome.kind !== 'failure' || PROMPT_FAILURES.has(outcome.reason);
@@ -136,6 +154,17 @@ export class PathSelector {
     entry.cleanCalls += 1;
     if (entry.cleanCalls >= this.#limits.probationCalls) entry.phase = 'promoted';
     return 0;
+  }
+
+  /** A script that could not be stopped: suspended for the longest time at once. Returns its end. */
+  suspendForGood(slotKey: string, sha256: string, now: number): number {
+    const entry = this.#entry(slotKey, sha256, procedureIdOf(slotKey));
+    entry.suspensions = Math.max(entry.suspensions + 1, Math.ceil(Math.log2(MAX_SUSPENSION_MS / FIRST_SUSPENSION_MS)) + 1);
+    entry.suspendedUntil = now + MAX_SUSPENSION_MS;
+    entry.limitFailures = [];
+    entry.cleanCalls = 0;
+    if (entry.phase === 'promoted') entry.phase = 'demoted';
+    return entry.suspendedUntil;
   }
 
   /** A suspension decided elsewhere (another worker of the same server). */
@@ -194,6 +223,7 @@ export class PathSelector {
       cleanCalls: 0,
       strikes: 0,
       limitFailures: [],
+      everClean: false,
       suspendedUntil: 0,
       suspensions: 0,
     };

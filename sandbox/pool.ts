@@ -46,6 +46,8 @@ export interface AcquireRequest {
   procedureId: string;
   /** The (procedure, client) pair's slot: see `slotKeyOf`. */
   slotKey: string;
+  /** At most this many isolates for the slot, when fewer than maxIsolatesPerProcedure (an untrusted pair gets one). */
+  maxIsolates?: number;
   source: string;
   sha256: string;
   label: string;
@@ -55,6 +57,12 @@ export interface AcquireRequest {
 /** The slot of a (procedure, client) pair; NUL cannot occur in either id. */
 export function slotKeyOf(procedureId: string, clientId: string): string {
   return `${procedureId}\u0000${clientId}`;
+}
+
+/** The client id part of a slot key. */
+export function clientIdOf(slotKey: string): string {
+  const start = slotKey.indexOf('\u0000');
+  return start < 0 ? '' : slotKey.slice(start + 1);
 }
 
 export class IsolatePool {
@@ -94,7 +102,8 @@ export class IsolatePool {
       }
       // A replacement already on its way is ready sooner than a new build: wait for it, one waiter each.
       const replacementComing = slot.replacing > slot.waiters.length;
-      if (!replacementComing && this.#liveCount(slot) + slot.creating < this.#settings.limits.maxIsolatesPerProcedure) {
+      const maxIsolates = Math.min(request.maxIsolates ?? Number.POSITIVE_INFINITY, this.#settings.limits.maxIsolatesPerProcedure);
+      if (!replacementComing && this.#liveCount(slot) + slot.creating < maxIsolates) {
         slot.creating += 1;
         let created;
         try {

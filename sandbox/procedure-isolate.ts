@@ -13,7 +13,7 @@ import type { CallState } from './host-bridge.ts';
 import { classifyIsolateError, decodeEnvelope, failure, parseCompileMessage } from './outcome.ts';
 import type { Failure } from './outcome.ts';
 import { PRELUDE_CLOSURE, PRELUDE_FILENAME, PROCEDURE_FILENAME, preludeConfigJson } from './prelude-source.ts';
-import type { ProcedureOutcome, SandboxLimits, UnrecoverableSandboxEvent } from './types.ts';
+import type { ProcedureOutcome, SandboxLimits, UnrecoverableIsolateEvent } from './types.ts';
 import type { SandboxEventLogger } from './event-logger.ts';
 
 /** The prelude is trusted but still bounded, in case an isolate is starved of CPU at creation. */
@@ -40,8 +40,11 @@ export interface IsolateSettings {
   limits: SandboxLimits;
   events: SandboxEventLogger;
   isClosed: () => boolean;
-  /** The process can no longer bound a call (see UnrecoverableSandboxEvent); it should be replaced. */
-  onUnrecoverable: (event: UnrecoverableSandboxEvent) => void;
+  /**
+   * The process can no longer bound a call (see UnrecoverableSandboxEvent): a catastrophic isolate
+   * error, or a script that did not stop when its isolate was disposed. It should be replaced.
+   */
+  onUnrecoverable: (event: UnrecoverableIsolateEvent) => void;
 }
 
 export type CreateResult = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: false; outcome: Failure };
@@ -49,15 +52,13 @@ export type CreateResult = { ok: true; procedureIsolate: ProcedureIsolate } | { 
 /**
  * After the wall deadline disposes an isolate, isolated-vm rejects the pending call at once unless
  * the script is stuck in code V8 cannot interrupt (or a garbage-collector-bound loop that stops
- * late). Past this grace the call is answered as a timeout without waiting for it.
+ * late). Past this grace (a disposal normally ends the call within milliseconds) the call is
+ * answered as a timeout without waiting for it, its (procedure version, client) pair is suspended
+ * at once so that no further call starts another runaway, and the process is reported as unable to
+ * bound calls: the thread stays taken, and such scripts (a loop that keeps the garbage collector
+ * busy) can take memory at a gigabyte a second.
  */
-const TERMINATION_GRACE_MS = 1000;
-/**
- * A script still running this long after it was answered holds one of isolated-vm's threads and its
- * memory for good: the process is reported as unable to bound calls, to be replaced.
- */
-const STUCK_REPORT_MS = 10_000;
-
+const TERMINATION_GRACE_MS = 250;
 interface DeadlineResult<T> {
   value?: T;
   error?: unknown;
@@ -67,24 +68,21 @@ interface DeadlineResult<T> {
 }
 
 /** Runs `task` under the host's wall-clock deadline; disposing the isolate is the only sure stop. */
-function withWallDeadline<T>(isolate: ivm.Isolate, wallTimeMs: number, task: () => Promise<T>, onStuck: () => void): Promise<DeadlineResult<T>> {
+function withWallDeadline<T>(isolate: ivm.Isolate, wallTimeMs: number, task: () => Promise<T>, onUnstoppable: () => void): Promise<DeadlineResult<T>> {
   return new Promise((resolve) => {
     let deadlineHit = false;
     let graceTimer: NodeJS.Timeout | undefined;
-    let stuckTimer: NodeJS.Timeout | undefined;
     const deadlineTimer = setTimeout(() => {
       deadlineHit = true;
       if (!isolate.isDisposed) isolate.dispose();
       graceTimer = setTimeout(() => {
+        onUnstoppable();
         resolve({ error: new Error('Script execution timed out.'), deadlineHit: true, stuck: true });
-        stuckTimer = setTimeout(onStuck, STUCK_REPORT_MS);
-        stuckTimer.unref();
       }, TERMINATION_GRACE_MS);
     }, wallTimeMs);
     const settle = (result: DeadlineResult<T>) => {
       clearTimeout(deadlineTimer);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
-      if (stuckTimer !== undefined) clearTimeout(stuckTimer);
       resolve(result);
     };
     let pending: Promise<T>;
@@ -124,7 +122,7 @@ export async function createProcedureIsolate(
     memoryLimit: limits.memoryMb,
     onCatastrophicError: (message) => {
       events.error('procedure isolate failed catastrophically', { procedureId, message });
-      settings.onUnrecoverable({ reason: 'catastrophic_error', procedureId, detail: message });
+      settings.onUnrecoverable({ reason: 'catastrophic_error', procedureId, slotKey, sha256, detail: message });
     },
   });
   // The callbacks close over this slot, not over a call: the current call is set per run.
@@ -179,7 +177,7 @@ export async function createProcedureIsolate(
     isolate,
     limits.wallTimeMs,
     () => script.run(context, { timeout: limits.cpuTimeMs }),
-    () => reportStuck(settings, procedureId),
+    () => settings.onUnrecoverable(unrecoverableEvent('termination_failed', procedureId, slotKey, sha256, 'the script did not stop when its isolate was disposed')),
   );
   if (!isolate.isDisposed) script.release();
   if ('error' in topLevel) return failWith(classifyIsolateError(topLevel.error, errorContext(topLevel.deadlineHit)));
@@ -231,10 +229,14 @@ export interface SyncCallResult extends CallResult {
   budgetExceeded: boolean;
 }
 
-function reportStuck(settings: IsolateSettings, procedureId: string): void {
-  const detail = `the script was still running ${STUCK_REPORT_MS / 1000} s after its isolate was disposed`;
-  settings.events.error('procedure did not stop after its isolate was disposed', { procedureId, detail });
-  settings.onUnrecoverable({ reason: 'termination_failed', procedureId, detail });
+function unrecoverableEvent(
+  reason: UnrecoverableIsolateEvent['reason'],
+  procedureId: string,
+  slotKey: string,
+  sha256: string,
+  detail: string,
+): UnrecoverableIsolateEvent {
+  return { reason, procedureId, slotKey, sha256, detail };
 }
 
 function cpuTimeOf(isolate: ivm.Isolate): bigint | null {
@@ -273,7 +275,10 @@ export async function callProcedureIsolate(
     procedureIsolate.isolate,
     limits.wallTimeMs,
     () => procedureIsolate.run.apply(undefined, [inputJson], { timeout: limits.cpuTimeMs }),
-    () => reportStuck(settings, procedureIsolate.procedureId),
+    () =>
+      settings.onUnrecoverable(
+        unrecoverableEvent('termination_failed', procedureIsolate.procedureId, procedureIsolate.slotKey, procedureIsolate.sha256, 'the script did not stop when its isolate was disposed'),
+      ),
   );
   const cpuAfter = cpuTimeOf(procedureIsolate.isolate);
   const cpuMs = cpuBefore !== null && cpuAfter !== null ? Number(cpuAfter - cpuBefore) / 1e6 : Number.NaN;

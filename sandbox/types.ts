@@ -219,6 +219,12 @@ export interface UnrecoverableSandboxEvent {
   detail: string;
 }
 
+/** Where an isolate reports an unrecoverable event: the pool slot and version it served. */
+export interface UnrecoverableIsolateEvent extends UnrecoverableSandboxEvent {
+  slotKey: string;
+  sha256: string;
+}
+
 export interface ProcedureEngine {
   /** Compiles in a throwaway isolate; nothing runs. */
   compile(source: string, filename?: string): Promise<CompileResult>;

@@ -87,7 +87,9 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
     logger,
     onUnrecoverable: (event) => {
       logger.error('the sandbox can no longer bound procedure calls in this process', { ...event, supervised: link.supervised });
-      link.requestReplacement(`${event.reason}: ${event.detail}`);
+      // Served on until the replacement serves; if the script runs away with memory meanwhile, the
+      // memory watch ends this worker sooner (TOKENPROC_WORKER_MAX_RSS_MB).
+      link.requestReplacement(`${event.reason}: ${event.detail}`, false);
     },
     onSuspended: (suspension) => link.announceSuspension(suspension),
   });

@@ -14,8 +14,12 @@ export type WorkerMessage =
   | { type: 'tokenproc:heartbeat' }
   /** The worker serves requests. */
   | { type: 'tokenproc:ready'; port: number }
-  /** The worker can no longer bound a procedure call: start another, then stop this one. */
-  | { type: 'tokenproc:replace-me'; reason: string }
+  /**
+   * The worker can no longer bound a procedure call: start another, then stop this one. Urgent when
+   * a script runs away with memory: the worker is stopped at once rather than once its replacement
+   * serves (the other workers, if any, serve meanwhile).
+   */
+  | { type: 'tokenproc:replace-me'; reason: string; urgent: boolean }
   /** A `/metrics` request reached this worker: the supervisor answers with the whole server's. */
   | { type: 'tokenproc:metrics-request'; id: number }
   /** This worker's own metrics, for a collection the supervisor started. */
@@ -70,6 +74,8 @@ export function isSupervisorMessage(message: unknown): message is SupervisorMess
 
 /** How often a worker says its event loop is turning. */
 export const HEARTBEAT_MS = 500;
+/** How often a worker compares its resident memory with TOKENPROC_WORKER_MAX_RSS_MB. */
+export const MEMORY_CHECK_MS = 100;
 /**
  * A worker whose event loop has not turned for this long is killed and replaced. Far above any
  * legitimate pause (the synchronous sandbox path is bounded at TOKENPROC_SANDBOX_SYNC_MS, garbage
@@ -80,3 +86,5 @@ export const WATCHDOG_MS = 5000;
 export const METRICS_COLLECT_MS = 1000;
 /** How long a stopping worker may take to finish in-flight requests before it is killed. */
 export const WORKER_STOP_GRACE_MS = 10_000;
+/** The same for a worker stopped urgently (a runaway script keeps taking memory meanwhile). */
+export const URGENT_STOP_GRACE_MS = 2000;

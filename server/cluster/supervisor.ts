@@ -25,7 +25,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import type { Logger } from '../logging.ts';
-import { HEARTBEAT_MS, isWorkerMessage, METRICS_COLLECT_MS, WATCHDOG_MS, WORKER_STOP_GRACE_MS } from './messages.ts';
+import { HEARTBEAT_MS, isWorkerMessage, METRICS_COLLECT_MS, URGENT_STOP_GRACE_MS, WATCHDOG_MS, WORKER_STOP_GRACE_MS } from './messages.ts';
 import type { MetricsJson, SupervisorMessage, WorkerMessage } from './messages.ts';
 import { STARTUP_TASKS_ENV } from './worker-link.ts';
 import type { ProcedureSuspension } from '../../sandbox/types.ts';
@@ -108,13 +108,13 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     return worker;
   }
 
-  function stopWorker(entry: WorkerEntry): void {
+  function stopWorker(entry: WorkerEntry, graceMs = WORKER_STOP_GRACE_MS): void {
     if (entry.stopping) return;
     entry.stopping = true;
     tell(entry.worker, { type: 'tokenproc:shutdown' });
     const kill = setTimeout(() => {
       if (!entry.worker.isDead()) entry.worker.process.kill('SIGKILL');
-    }, WORKER_STOP_GRACE_MS);
+    }, graceMs);
     kill.unref();
   }
 
@@ -201,9 +201,14 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         break;
       case 'tokenproc:replace-me':
         if (entry.replacement !== null || entry.stopping || shuttingDown) break;
-        logger.error('worker cannot bound procedure calls any more; starting a replacement', { worker_pid: worker.process.pid, reason: message.reason });
+        logger.error('worker cannot bound procedure calls any more; starting a replacement', {
+          worker_pid: worker.process.pid,
+          reason: message.reason,
+          urgent: message.urgent,
+        });
         restartCounter.inc({ reason: 'sandbox_unrecoverable' });
         entry.replacement = fork(false);
+        if (message.urgent) stopWorker(entry, URGENT_STOP_GRACE_MS);
         break;
       case 'tokenproc:metrics-request':
         collectMetrics(worker, message.id);

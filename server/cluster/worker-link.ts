@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import type { ProcedureSuspension } from '../../sandbox/types.ts';
-import { HEARTBEAT_MS, isSupervisorMessage, METRICS_COLLECT_MS } from './messages.ts';
+import { HEARTBEAT_MS, isSupervisorMessage, MEMORY_CHECK_MS, METRICS_COLLECT_MS } from './messages.ts';
 import type { WorkerMessage } from './messages.ts';
 
 /** Set by the supervisor for the first worker of a start: it alone applies TOKENPROC_CONFIG. */
@@ -20,8 +20,8 @@ export interface WorkerLink {
   readonly runsStartupTasks: boolean;
   /** The worker serves requests on `port`. */
   ready(port: number): void;
-  /** The sandbox cannot bound calls any more: ask for a fresh process (once). */
-  requestReplacement(reason: string): void;
+  /** The sandbox cannot bound calls any more: ask for a fresh process (once); urgent stops this one at once. */
+  requestReplacement(reason: string, urgent: boolean): void;
   /** Prometheus text for the whole server: every worker's metrics added up, or this process's alone. */
   serverMetrics(): Promise<string>;
   /** What to do when the supervisor says stop. */
@@ -76,24 +76,35 @@ export function createWorkerLink(registry: Registry, options: WorkerLinkOptions)
   let configChanged: () => void = () => undefined;
   let suspensions: (list: ProcedureSuspension[]) => void = () => undefined;
   let replacementRequested = false;
-  const requestReplacement = (reason: string): void => {
+  const requestReplacement = (reason: string, urgent: boolean): void => {
     if (replacementRequested) return;
     replacementRequested = true;
-    send({ type: 'tokenproc:replace-me', reason });
+    send({ type: 'tokenproc:replace-me', reason, urgent });
   };
   let nextId = 1;
   const waiting = new Map<number, (text: string | null) => void>();
 
-  const maxRssBytes = options.maxRssMb * 1024 * 1024;
-  const heartbeat = setInterval(() => {
-    send({ type: 'tokenproc:heartbeat' });
-    const rss = process.memoryUsage.rss();
-    if (rss > maxRssBytes && !replacementRequested) {
-      options.logger?.error('worker memory above its limit; asking for a replacement', { rss_mb: Math.round(rss / 1048576), max_rss_mb: options.maxRssMb });
-      requestReplacement(`resident memory ${Math.round(rss / 1048576)} MiB above ${options.maxRssMb} MiB`);
-    }
-  }, HEARTBEAT_MS);
+  const heartbeat = setInterval(() => send({ type: 'tokenproc:heartbeat' }), HEARTBEAT_MS);
   heartbeat.unref();
+  // A script that could not be stopped can take memory at gigabytes a second, so memory is looked
+  // at often (reading it costs microseconds) and a worker past its limit ends at once: its
+  // replacement is already asked for, and waiting would only let the memory grow.
+  const maxRssBytes = options.maxRssMb * 1024 * 1024;
+  const memoryWatch = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss <= maxRssBytes) return;
+    clearInterval(memoryWatch);
+    const rssMb = Math.round(rss / 1048576);
+    options.logger?.error('worker memory above its limit; ending this worker', { rss_mb: rssMb, max_rss_mb: options.maxRssMb });
+    replacementRequested = true;
+    const message: WorkerMessage = { type: 'tokenproc:replace-me', reason: `resident memory ${rssMb} MiB above ${options.maxRssMb} MiB`, urgent: true };
+    const end = (): void => {
+      process.kill(process.pid, 'SIGKILL');
+    };
+    if (process.connected && process.send) process.send(message, undefined, {}, end);
+    else end();
+  }, MEMORY_CHECK_MS);
+  memoryWatch.unref();
 
   const onMessage = (message: unknown): void => {
     if (!isSupervisorMessage(message)) return;
@@ -152,6 +163,7 @@ export function createWorkerLink(registry: Registry, options: WorkerLinkOptions)
     },
     close: () => {
       clearInterval(heartbeat);
+      clearInterval(memoryWatch);
       process.off('message', onMessage);
       process.off('disconnect', onDisconnect);
     },

@@ -202,3 +202,33 @@ describe('suspension of a procedure that keeps failing on its limits', () => {
     });
   });
 });
+
+describe('concurrency of a pair not yet trusted', () => {
+  it('runs one call at a time until the pair has answered cleanly, then up to the isolate limit', async () => {
+    await withEngine({ maxIsolatesPerProcedure: 3 }, async (engine) => {
+      const procedure = inlineProcedure('function result() { var end = Date.now() + 30; while (Date.now() < end) {} return { ok: true }; }');
+      await Promise.all(Array.from({ length: 4 }, () => call(engine, procedure)));
+      expect(engine.stats()).toMatchObject({ isolates: 1 });
+      await Promise.all(Array.from({ length: 4 }, () => call(engine, procedure)));
+      expect(engine.stats()).toMatchObject({ isolates: 3 });
+    });
+  });
+
+  it('does not escalate a suspension with calls that were already running when it began', async () => {
+    await withEngine({ cpuTimeMs: 30, maxIsolatesPerProcedure: 4 }, async (engine, events) => {
+      const procedure = inlineProcedure("function result(context) { if (context.request.getFormParameter('clean')) return { ok: true }; for (;;) {} }");
+      const client = testClient({ scope: 'read', audiences: [] });
+      const run = (form: Record<string, string[]>) =>
+        engine.run(procedure, tokenExchangeInput(key, { client, subject: alice, form }), new TestHost(key, client), { requestId: 'req-burst', log: recordingSink().sink });
+      expect(await run({ clean: ['1'] })).toEqual({ kind: 'response', body: { ok: true } });
+      // Trusted after one clean answer: eight looping calls start together, four at a time.
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => run({})));
+      expect(outcomes.every((outcome) => outcome.kind === 'failure' && outcome.reason === 'timeout')).toBe(true);
+      const suspensions = events.events.filter((event) => event.message === 'procedure suspended after repeated limit failures');
+      expect(suspensions).toHaveLength(1);
+      // The first suspension's length, not a doubled one.
+      expect(Date.parse(String(suspensions[0]!.meta['until'])) - Date.now()).toBeLessThanOrEqual(30_000);
+      expect(await run({})).toMatchObject({ kind: 'failure', reason: 'suspended' });
+    });
+  });
+});
