@@ -9,9 +9,14 @@
  *    the same verify + sign), each warmed up, then saturated in turns over BENCH_ROUNDS rounds;
  * 4. our server further: the exchange with the built-in default procedure, client_credentials, the
  *    exchange at one connection (request time), at a fixed offered load (open loop, and
- *    autocannon's overallRate) and at half its capacity; the bare floor at the fixed load.
+ *    autocannon's overallRate) and at half its capacity; the bare floor at the fixed load;
+ * 5. the hostile neighbour: for each hostile procedure (lib/hostile.ts), a fresh server of ours, the
+ *    seed exchange at half capacity alone, then again while a hostile client's never-ending
+ *    procedure is called ~10 times a second;
+ * 6. our server with TOKENPROC_WORKERS=1 and =2, both running, saturated in turns.
  *
- * Prints a table, then one JSON line. Settings: see lib/settings.ts (BENCH_* variables).
+ * Prints a table of the runs, a table of the figures derived from 2, 5 and 6 (bench/RESULTS.md,
+ * "Sandbox v2 figures"), then one JSON line. Settings: see lib/settings.ts (BENCH_* variables).
  */
 import { spawnSync } from 'node:child_process';
 import type crypto from 'node:crypto';
@@ -22,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { startChildServer } from './lib/child-server.ts';
 import type { ChildServer } from './lib/child-server.ts';
 import { checkTokenResponse } from './lib/check.ts';
+import { HOSTILE_PROCEDURES, neighbourRatios, startHostileLoad } from './lib/hostile.ts';
+import type { HostileLoadResult, NeighbourP99 } from './lib/hostile.ts';
 import { measureCryptoFloor } from './lib/crypto-floor.ts';
 import type { CryptoFloorResult } from './lib/crypto-floor.ts';
 import { generateEs256KeyPair, privateJwkOf, publicJwkOf } from './lib/es256.ts';
@@ -42,10 +49,11 @@ import {
   newClient,
 } from './lib/scenario.ts';
 import type { BenchClient, BodyPool, IdentityProvider } from './lib/scenario.ts';
-import { BENCH_USAGE, loadSettings } from './lib/settings.ts';
-import type { BenchSettings, Phase } from './lib/settings.ts';
+import { BENCH_USAGE, HOSTILE_VARIANTS, loadSettings } from './lib/settings.ts';
+import type { BenchSettings, HostileVariant, Phase } from './lib/settings.ts';
+import { processTree } from './lib/thread-cpu.ts';
 import { SEED_PROCEDURE_FILE, startTokenproc } from './lib/tokenproc.ts';
-import type { TokenprocTarget } from './lib/tokenproc.ts';
+import type { StartTokenprocOptions, TokenprocTarget } from './lib/tokenproc.ts';
 import { formatProfileSummary, readProfile, summarizeProfile } from './profile-top.ts';
 import { loadDefaultProcedure } from '../sandbox/default-procedures.ts';
 
@@ -65,6 +73,11 @@ interface Row {
 }
 
 const rows: Row[] = [];
+/**
+ * Rows whose failed requests are what they measure (victims next to a hostile client), not a broken
+ * set-up: they are reported (hostile_victims_errors_*) but do not make the run invalid.
+ */
+const findingScenarios = new Set<string>();
 const running = new Set<{ stop(): Promise<void> }>();
 
 function log(message: string): void {
@@ -100,12 +113,16 @@ function cpuSnapshot(server: ChildServer): CpuSnapshot {
   return { server: server.cpuSeconds(), main: server.mainThreadCpuSeconds(), generator: process.cpuUsage(), at: performance.now() };
 }
 
-/** CPU spent since `before`: server (all threads), its main thread, the generator, and wall time, in seconds. */
+/**
+ * CPU spent since `before`: server (all threads), its main thread, the generator, and wall time, in
+ * seconds. A server that is gone has no /proc entry left to read: its share is then unknown (NaN).
+ */
 function cpuSince(server: ChildServer, before: CpuSnapshot): { server: number; main: number; generator: number; wall: number } {
   const generator = process.cpuUsage(before.generator);
+  const gone = server.exitStatus() !== null;
   return {
-    server: server.cpuSeconds() - before.server,
-    main: server.mainThreadCpuSeconds() - before.main,
+    server: gone ? Number.NaN : server.cpuSeconds() - before.server,
+    main: gone ? Number.NaN : server.mainThreadCpuSeconds() - before.main,
     generator: (generator.user + generator.system) / 1e6,
     wall: (performance.now() - before.at) / 1000,
   };
@@ -209,14 +226,17 @@ async function startOurs(settings: BenchSettings, idp: IdentityProvider): Promis
   };
   try {
     const server = tp.server;
-    const jwks = ((await (await fetch(`${server.origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: crypto.JsonWebKey[] }).keys;
     const procedurePool = exchangeBodies(idp, tp.procedureClient.id, settings.tokenPool);
     const defaultPool = exchangeBodies(idp, tp.defaultClient.id, settings.tokenPool);
     const ccPool = bodyPool([CLIENT_CREDENTIALS_BODY]);
     const auth = (client: BenchClient) => ({ authorization: basicAuthorization(client) });
-    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.procedureClient), body: procedurePool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
-    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: defaultPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
-    await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: ccPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: tp.defaultClient.id });
+    // Retried: with TOKENPROC_WORKERS set, a worker may not have read the new clients yet.
+    await untilServed(async () => {
+      const jwks = ((await (await fetch(`${server.origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: crypto.JsonWebKey[] }).keys;
+      await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.procedureClient), body: procedurePool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+      await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: defaultPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+      await checkTokenResponse({ origin: server.origin, path: TOKEN_PATH, headers: auth(tp.defaultClient), body: ccPool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: tp.defaultClient.id });
+    }, 1);
     return {
       tp,
       exchange: target(server, tp.procedureClient, procedurePool),
@@ -329,6 +349,209 @@ async function startPeer(settings: BenchSettings, idp: IdentityProvider): Promis
   }
 }
 
+/**
+ * Runs `check` until it passes `times` times in a row (retrying for at most `timeoutMs`). With
+ * worker processes, connections are spread over the workers, and a worker may not yet have read
+ * the clients just configured through another (each polls the store): a fresh server's first
+ * requests may fail for a moment.
+ */
+async function untilServed(check: () => Promise<unknown>, times: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let passed = 0;
+  while (passed < times) {
+    try {
+      await check();
+      passed += 1;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      passed = 0;
+      await sleep(200);
+    }
+  }
+}
+
+/** Checks the seed exchange `times` times in a row, each on a new connection (so each may reach another worker). */
+async function checkExchangeServed(tp: TokenprocTarget, pool: BodyPool, times: number): Promise<void> {
+  const origin = tp.server.origin;
+  const headers = { authorization: basicAuthorization(tp.procedureClient), connection: 'close' };
+  await untilServed(async () => {
+    const jwks = ((await (await fetch(`${origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: crypto.JsonWebKey[] }).keys;
+    await checkTokenResponse({ origin, path: TOKEN_PATH, headers, body: pool.sample(), keys: jwks, expectScope: REQUESTED_SCOPE, expectSub: 'user-0' });
+  }, times);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A fresh `tokenproc serve` for the hostile and workers phases, stopped by SIGINT too, its seed
+ * exchange checked (twice per worker, so that every worker is likely to have answered one).
+ * `stop(graceMs)` gives a stuck server that long before SIGKILL.
+ */
+async function startTracked(settings: BenchSettings, idp: IdentityProvider, options: Pick<StartTokenprocOptions, 'workers' | 'extraProcedures'>) {
+  const tp = await startTokenproc({ repoRoot: REPO_ROOT, idp, ...options });
+  running.add(tp);
+  const stop = async (graceMs?: number) => {
+    if (graceMs !== undefined) await tp.server.stop(graceMs);
+    await tp.stop();
+    running.delete(tp);
+  };
+  try {
+    const pool = exchangeBodies(idp, tp.procedureClient.id, settings.tokenPool);
+    await checkExchangeServed(tp, pool, 2 * (options.workers ?? 1));
+    return { tp, seedExchange: target(tp.server, tp.procedureClient, pool), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Hostile requests have started before the victims' run by this much, so the victims meet their steady state. */
+const HOSTILE_LEAD_IN_MS = 1000;
+
+interface HostileRun {
+  variant: HostileVariant;
+  victimRate: number;
+  alone: LoadResult;
+  withHostile: LoadResult;
+  hostile: HostileLoadResult;
+  rssMbBefore: number;
+  rssMbMax: number;
+  /** When the server passed BENCH_HOSTILE_MAX_RSS_MB and was killed, ms after the hostile load began; else null. */
+  rssLimitHitAfterMs: number | null;
+  /** The server still answered /healthz after the run. */
+  survived: boolean;
+  /**
+   * Processes of the server's tree after the run that were not there before it: worker processes the
+   * server replaced (a supervisor kills a worker whose event loop stopped, say). 0 for one process.
+   */
+  processesReplaced: number;
+  exitStatus: string | null;
+}
+
+interface HostilePhase {
+  capacityRps: number;
+  capacityFrom: 'tokenproc phase' | 'hostile phase';
+  runs: HostileRun[];
+}
+
+/**
+ * Samples the server's RSS; past `limitMb` it kills the server at once, so that the run ends (and
+ * leaves the machine's memory to its other tenants). Tells the largest RSS seen, and when the limit
+ * was passed, in ms after the watch started (null if it was not).
+ */
+function watchRss(server: ChildServer, limitMb: number): () => { maxMb: number; limitHitAfterMs: number | null } {
+  const start = performance.now();
+  let maxMb = server.rssMb();
+  let limitHitAfterMs: number | null = null;
+  const timer = setInterval(() => {
+    const mb = server.rssMb();
+    maxMb = Math.max(maxMb, mb);
+    if (limitHitAfterMs !== null || mb <= limitMb) return;
+    limitHitAfterMs = performance.now() - start;
+    log(`${server.name}: RSS ${round(mb, 0)} MB is over BENCH_HOSTILE_MAX_RSS_MB=${limitMb} after ${round(limitHitAfterMs / 1000, 1)} s of hostile load: killing it`);
+    void server.stop(0);
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    return { maxMb, limitHitAfterMs };
+  };
+}
+
+async function answersHealth(server: ChildServer): Promise<boolean> {
+  if (server.exitStatus() !== null) return false;
+  try {
+    const response = await fetch(`${server.origin}/healthz`, { signal: AbortSignal.timeout(3000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One hostile procedure, on a server of its own (what one procedure leaves behind, e.g. memory,
+ * does not reach the other's run): the victims alone, then the same victims while the hostile
+ * client's requests run. `capacity` gives the server's saturated exchange rate (victims run at half).
+ */
+async function hostileRun(settings: BenchSettings, idp: IdentityProvider, variant: HostileVariant, capacity: (victims: Target, server: ChildServer) => Promise<number>): Promise<HostileRun> {
+  const name = `hostile-${variant}`;
+  const ours = await startTracked(settings, idp, { extraProcedures: [{ name, source: HOSTILE_PROCEDURES[variant] }] });
+  try {
+    const server = ours.tp.server;
+    const hostileClient = ours.tp.extraClients.get(name);
+    if (!hostileClient) throw new Error(`no client for ${name}`);
+    const hostileTarget = target(server, hostileClient, exchangeBodies(idp, hostileClient.id, 16));
+    const victimRate = Math.max(1, Math.round((await capacity(ours.seedExchange, server)) / 2));
+    const victimLoad = () => paced(ours.seedExchange, { rate: victimRate, connections: settings.connections, durationSeconds: settings.durationSeconds });
+    const scenario = `seed exchange at ${victimRate}/s = half capacity (open loop)`;
+    const alone = await measured(`${scenario}, alone [hostile ${variant} server]`, server, victimLoad, () => warmUp(ours.seedExchange, settings.connections, settings.warmupSeconds));
+
+    const rssMbBefore = server.rssMb();
+    const pidsBefore = new Set(processTree(server.pid).map((stat) => stat.pid));
+    const stopWatch = watchRss(server, settings.hostileMaxRssMb);
+    const hostile = startHostileLoad(hostileTarget, {
+      rate: settings.hostileRate,
+      maxInFlight: settings.hostileMaxInFlight,
+      durationSeconds: HOSTILE_LEAD_IN_MS / 1000 + settings.durationSeconds,
+      requestTimeoutMs: 30_000,
+      drainTimeoutMs: 10_000,
+    });
+    await sleep(HOSTILE_LEAD_IN_MS);
+    const withScenario = `${scenario} + hostile ${variant} at ${settings.hostileRate}/s`;
+    findingScenarios.add(withScenario);
+    const withHostile = await measured(withScenario, server, victimLoad);
+    const hostileResult = await hostile.stop();
+    const { maxMb, limitHitAfterMs } = stopWatch();
+    const survived = await answersHealth(server);
+    const processesReplaced = processTree(server.pid).filter((stat) => !pidsBefore.has(stat.pid)).length;
+    log(`hostile ${variant}: ${hostileResult.sent} sent (${hostileResult.skippedAtCap} skipped at ${settings.hostileMaxInFlight} in flight), outcomes ${JSON.stringify(hostileResult.statuses)}, p50 ${round(hostileResult.latency.p50)} ms; server RSS ${round(rssMbBefore, 0)} → max ${round(maxMb, 0)} MB, ${processesReplaced} process(es) replaced; ${survived ? 'server still answers' : `server gone (${server.exitStatus() ?? 'not answering'})`}`);
+    if (!survived || withHostile.non2xx + withHostile.errors > 0) log(`the end of tokenproc's output:\n${server.output().slice(-3000)}`);
+    return { variant, victimRate, alone, withHostile, hostile: hostileResult, rssMbBefore, rssMbMax: maxMb, rssLimitHitAfterMs: limitHitAfterMs, survived, processesReplaced, exitStatus: server.exitStatus() };
+  } finally {
+    // A server whose main thread is stuck would not stop on SIGTERM: 5 s, then SIGKILL.
+    await ours.stop(5000);
+  }
+}
+
+async function benchHostile(settings: BenchSettings, idp: IdentityProvider, tokenprocRps: number | undefined): Promise<HostilePhase> {
+  let capacityRps = tokenprocRps;
+  const capacityFrom: HostilePhase['capacityFrom'] = capacityRps === undefined ? 'hostile phase' : 'tokenproc phase';
+  const capacity = async (victims: Target, server: ChildServer) => {
+    if (capacityRps === undefined) {
+      const saturated = await measured('seed exchange saturated (hostile phase: capacity)', server, () => saturate(victims, { connections: settings.connections, durationSeconds: settings.durationSeconds }), () => warmUp(victims, settings.connections, settings.warmupSeconds));
+      capacityRps = saturated.rps;
+    }
+    return capacityRps;
+  };
+  const runs: HostileRun[] = [];
+  for (const variant of settings.hostileVariants) runs.push(await hostileRun(settings, idp, variant, capacity));
+  return { capacityRps: capacityRps ?? Number.NaN, capacityFrom, runs };
+}
+
+const workersScenario = (workers: number) => `seed exchange, TOKENPROC_WORKERS=${workers}`;
+
+interface WorkersPhase {
+  compared: SideBySide;
+  /** Processes in each server's tree after its runs, by TOKENPROC_WORKERS: shows whether the server honoured it. */
+  processes: Map<number, number>;
+}
+
+/** `tokenproc serve` with 1 and with 2 worker processes, both running, saturated in turns. */
+async function benchWorkers(settings: BenchSettings, idp: IdentityProvider): Promise<WorkersPhase> {
+  const started: Array<Awaited<ReturnType<typeof startTracked>> & { workers: number }> = [];
+  try {
+    for (const workers of [1, 2]) started.push({ ...(await startTracked(settings, idp, { workers })), workers });
+    const compared = await sideBySide(settings, started.map((s) => ({ scenario: workersScenario(s.workers), server: s.tp.server, target: s.seedExchange })));
+    const processes = new Map(started.map((s) => [s.workers, processTree(s.tp.server.pid).length]));
+    log(`processes per server: ${[...processes].map(([workers, count]) => `TOKENPROC_WORKERS=${workers}: ${count}`).join(', ')}`);
+    return { compared, processes };
+  } finally {
+    for (const s of started) await s.stop();
+  }
+}
+
 function printTable(): void {
   const header = ['scenario', 'generator', 'conns', 'offered/s', 'rps', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'non-2xx', 'errors', 'server cores', 'generator cores', 'CPU µs/req', 'main µs/req'];
   const body = rows.map(({ scenario, result, serverCores, generatorCores, cpuMicrosPerRequest, mainThreadMicrosPerRequest }) => [
@@ -353,6 +576,138 @@ function printTable(): void {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   process.stdout.write(`${line(header)}\n|${widths.map((w, i) => (i < 2 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|\n`);
   for (const r of body) process.stdout.write(`${line(r)}\n`);
+}
+
+/** One line of the second table: a derived figure, its value, and what it came from. */
+type Figure = [name: string, value: string, detail: string];
+
+function printFigures(figures: readonly Figure[]): void {
+  if (figures.length === 0) return;
+  const header: Figure = ['figure', 'value', 'from'];
+  const widths = header.map((h, i) => Math.max(h.length, ...figures.map((f) => f[i]?.length ?? 0)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 1 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  process.stdout.write(`${line(header)}\n|${widths.map((w, i) => (i === 1 ? `-${'-'.repeat(w)}:` : `-${'-'.repeat(w)}-`)).join('|')}|\n`);
+  for (const f of figures) process.stdout.write(`${line(f)}\n`);
+}
+
+const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+
+/** Per hostile procedure, the victims' p99 alone and with it. */
+function neighbourP99s(phase: HostilePhase | null): ReadonlyMap<HostileVariant, NeighbourP99> {
+  return new Map((phase?.runs ?? []).map((r) => [r.variant, { aloneP99Ms: r.alone.latency.p99, withHostileP99Ms: r.withHostile.latency.p99 }]));
+}
+
+/** The hostile phase's JSON keys, present (null) when it did not run, so results files compare. */
+function hostileSummary(settings: BenchSettings, phase: HostilePhase | null): Record<string, unknown> {
+  const { ratios, worst } = neighbourRatios(neighbourP99s(phase));
+  const summary: Record<string, unknown> = {
+    hostile_neighbour_p99_ratio: worst === null ? null : round(worst, 3),
+    hostile_rate: phase ? settings.hostileRate : null,
+    hostile_victims_rate: phase?.runs[0]?.victimRate ?? null,
+    hostile_capacity_rps: phase ? round(phase.capacityRps, 0) : null,
+    hostile_capacity_from: phase?.capacityFrom ?? null,
+  };
+  for (const variant of HOSTILE_VARIANTS) {
+    const run = phase?.runs.find((r) => r.variant === variant);
+    const ratio = ratios.get(variant);
+    Object.assign(summary, {
+      [`hostile_neighbour_p99_ratio_${variant}`]: ratio === undefined || ratio === null ? null : round(ratio, 3),
+      [`hostile_victims_alone_p99_ms_${variant}`]: run ? round(run.alone.latency.p99, 3) : null,
+      [`hostile_victims_p99_ms_${variant}`]: run ? round(run.withHostile.latency.p99, 3) : null,
+      [`hostile_victims_alone_rps_${variant}`]: run ? round(run.alone.rps, 0) : null,
+      [`hostile_victims_rps_${variant}`]: run ? round(run.withHostile.rps, 0) : null,
+      [`hostile_victims_alone_errors_${variant}`]: run ? run.alone.non2xx + run.alone.errors : null,
+      [`hostile_victims_errors_${variant}`]: run ? run.withHostile.non2xx + run.withHostile.errors : null,
+      [`hostile_victims_statuses_${variant}`]: run?.withHostile.statuses ?? null,
+      [`hostile_requests_${variant}`]: run
+        ? { due: run.hostile.due, sent: run.hostile.sent, skipped_at_cap: run.hostile.skippedAtCap, outcomes: run.hostile.statuses, peak_in_flight: run.hostile.peakInFlight, p50_ms: round(run.hostile.latency.p50, 1), max_ms: round(run.hostile.latency.max, 1) }
+        : null,
+      [`hostile_server_${variant}`]: run
+        ? { rss_mb_before: round(run.rssMbBefore, 1), rss_mb_max: round(run.rssMbMax, 1), rss_limit_hit_after_s: run.rssLimitHitAfterMs === null ? null : round(run.rssLimitHitAfterMs / 1000, 2), survived: run.survived, processes_replaced: run.processesReplaced, exit: run.exitStatus }
+        : null,
+    });
+  }
+  return summary;
+}
+
+function hostileFigures(settings: BenchSettings, phase: HostilePhase | null): Figure[] {
+  if (!phase) return [];
+  const { ratios, worst } = neighbourRatios(neighbourP99s(phase));
+  const figures: Figure[] = phase.runs.map((run) => [
+    `hostile_neighbour_p99_ratio_${run.variant}`,
+    fixed(ratios.get(run.variant), 2),
+    `victims at ${run.victimRate}/s: p99 ${fixed(run.alone.latency.p99, 1)} ms alone → ${fixed(run.withHostile.latency.p99, 1)} ms with hostile ${run.variant} at ${settings.hostileRate}/s; ` +
+      `victims ${fixed(run.withHostile.rps, 0)}/s, ${run.withHostile.non2xx + run.withHostile.errors} failed; hostile outcomes ${JSON.stringify(run.hostile.statuses)}` +
+      `${run.processesReplaced > 0 ? `; ${run.processesReplaced} server process(es) replaced` : ''}` +
+      `${run.survived ? '' : `; server gone (${run.exitStatus ?? 'not answering'}${run.rssLimitHitAfterMs === null ? '' : `, killed at the RSS limit after ${fixed(run.rssLimitHitAfterMs / 1000, 1)} s`})`}`,
+  ]);
+  figures.push(['hostile_neighbour_p99_ratio', fixed(worst, 2), `the larger of ${phase.runs.map((r) => r.variant).join(', ')}; capacity ${fixed(phase.capacityRps, 0)}/s from the ${phase.capacityFrom}`]);
+  return figures;
+}
+
+/** rps, server cores and CPU per request of one TOKENPROC_WORKERS setting. */
+function workersFigures(phase: WorkersPhase | null, workers: number) {
+  const result = phase?.compared.combined.get(workersScenario(workers));
+  const row = rows.find((r) => r.scenario.startsWith(`${workersScenario(workers)} [`));
+  return {
+    rps: result?.rps,
+    p99: result?.latency.p99,
+    cores: row?.serverCores,
+    cpu: row?.cpuMicrosPerRequest,
+    byRound: phase?.compared.rounds.get(workersScenario(workers)),
+    processes: phase?.processes.get(workers),
+  };
+}
+
+function workersSummary(phase: WorkersPhase | null): Record<string, unknown> {
+  const one = workersFigures(phase, 1);
+  const two = workersFigures(phase, 2);
+  const rounded = (v: number | undefined, digits: number) => (v === undefined ? null : round(v, digits));
+  return {
+    workers_1_rps: rounded(one.rps, 0),
+    workers_2_rps: rounded(two.rps, 0),
+    workers_2_to_1_ratio: one.rps === undefined || two.rps === undefined ? null : round(two.rps / one.rps, 3),
+    workers_2_to_1_ratio_by_round: one.byRound && two.byRound ? two.byRound.map((rps, i) => round(rps / (one.byRound?.[i] ?? Number.NaN), 3)) : null,
+    workers_1_p99_ms: rounded(one.p99, 3),
+    workers_2_p99_ms: rounded(two.p99, 3),
+    workers_1_server_cores: rounded(one.cores, 2),
+    workers_2_server_cores: rounded(two.cores, 2),
+    workers_1_cpu_us_per_request: rounded(one.cpu, 0),
+    workers_2_cpu_us_per_request: rounded(two.cpu, 0),
+    workers_1_processes: one.processes ?? null,
+    workers_2_processes: two.processes ?? null,
+  };
+}
+
+function workersTable(phase: WorkersPhase | null): Figure[] {
+  if (!phase) return [];
+  const one = workersFigures(phase, 1);
+  const two = workersFigures(phase, 2);
+  const detail = (f: typeof one) =>
+    `saturated, ${one.byRound?.length ?? 0} rounds in turns; ${f.processes ?? '?'} server process(es), ${fixed(f.cores, 2)} cores, CPU ${fixed(f.cpu, 0)} µs/request`;
+  const honoured = two.processes !== undefined && two.processes > (one.processes ?? 1);
+  return [
+    ['workers_1_rps', fixed(one.rps, 0), detail(one)],
+    ['workers_2_rps', fixed(two.rps, 0), detail(two)],
+    [
+      'workers_2_to_1_ratio',
+      fixed(one.rps === undefined || two.rps === undefined ? undefined : two.rps / one.rps, 3),
+      honoured
+        ? `by round ${JSON.stringify(workersSummary(phase).workers_2_to_1_ratio_by_round)}`
+        : `${one.processes ?? '?'} and ${two.processes ?? '?'} server processes: TOKENPROC_WORKERS=2 started no second process (not honoured yet?), so expect ~1`,
+    ],
+  ];
+}
+
+function sandboxFigures(cost: SandboxCost | null): Figure[] {
+  if (!cost) return [];
+  return [
+    [
+      'sandbox_main_thread_us_per_call',
+      fixed(cost.mainThreadMicrosPerCall, 1),
+      `seed 000, in process, 1 call at a time (${cost.calls} calls): main-thread CPU per engine.run ${fixed(cost.mainThreadMicrosPerCall + cost.signingMicrosPerCall, 1)} µs less ES256 signing ${fixed(cost.signingMicrosPerCall, 1)} µs`,
+    ],
+  ];
 }
 
 /** Waits (bounded) until the machine's 1-minute load average is below BENCH_MAX_LOAD, when set. */
@@ -430,6 +785,10 @@ async function main(): Promise<void> {
     : null;
   if (floorRunning) await stopServer(floorRunning.server);
 
+  // Half the capacity the side-by-side runs measured, when they ran; else the phase measures it.
+  const hostilePhase = only('hostile') ? await benchHostile(settings, idp, exchangeSaturated?.rps) : null;
+  const workersPhase = only('workers') ? await benchWorkers(settings, idp) : null;
+
   /** Per-round ratios of the exchange to another contender (the spread of the ratio). */
   const roundRatios = (other: string): number[] | null => {
     const ourRounds = compared.rounds.get(EXCHANGE_SCENARIO);
@@ -438,10 +797,16 @@ async function main(): Promise<void> {
     return ourRounds.map((rps, i) => round(rps / (theirRounds[i] ?? Number.NaN), 3));
   };
 
-  const allClean = rows.every((r) => r.result.non2xx === 0 && r.result.errors === 0);
+  const allClean = rows.every((r) => findingScenarios.has(r.scenario) || (r.result.non2xx === 0 && r.result.errors === 0));
   process.stdout.write('\n');
   printTable();
   process.stdout.write('\n');
+  const figures = [...hostileFigures(settings, hostilePhase), ...workersTable(workersPhase), ...sandboxFigures(sandboxSeed)];
+  if (figures.length > 0) {
+    process.stdout.write('Sandbox v2 figures (bench/RESULTS.md says what they mean):\n');
+    printFigures(figures);
+    process.stdout.write('\n');
+  }
 
   if (settings.profileDir) {
     const file = newestProfile(settings.profileDir);
@@ -480,6 +845,8 @@ async function main(): Promise<void> {
     sandbox_share_incl_host: ratio(sandboxSeed?.runMs, further?.serverRequestMs),
     sandbox_default_ms: value(sandboxDefault?.sandboxMs, 4),
     sandbox_main_thread_ms: value(sandboxSeed?.mainThreadMs, 4),
+    sandbox_main_thread_us_per_call: value(sandboxSeed?.mainThreadMicrosPerCall, 1),
+    sandbox_main_thread_signing_us_per_call: value(sandboxSeed?.signingMicrosPerCall, 1),
     exchange_cpu_us_per_request: value(rows.find((r) => r.scenario.startsWith(EXCHANGE_SCENARIO))?.cpuMicrosPerRequest, 0),
     exchange_main_thread_us_per_request: value(rows.find((r) => r.scenario.startsWith(EXCHANGE_SCENARIO))?.mainThreadMicrosPerRequest, 0),
     exchange_1conn_rps: value(further?.single.rps, 0),
@@ -492,6 +859,9 @@ async function main(): Promise<void> {
     rss_mb_after_first_phase: value(rssAfterFirstPhase, 1),
     rss_mb_min: oursRunning ? round(Math.min(...oursRunning.rss.map((s) => s.mb)), 1) : null,
     rss_mb_max: oursRunning ? round(Math.max(...oursRunning.rss.map((s) => s.mb)), 1) : null,
+    ...hostileSummary(settings, hostilePhase),
+    ...workersSummary(workersPhase),
+    tokenproc_workers_env: process.env.TOKENPROC_WORKERS ?? null,
     connections: settings.connections,
     duration_s: settings.durationSeconds,
     rounds: settings.rounds,

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import { mainThreadCpuSeconds, processCpuSeconds } from './thread-cpu.ts';
+import { procStat, processTree, processTreeCpuSeconds, processTreeMainThreadCpuSeconds } from './thread-cpu.ts';
+import type { ProcStat } from './thread-cpu.ts';
 
 const OUTPUT_TAIL_CHARS = 16_000;
 
@@ -32,13 +33,19 @@ export interface ChildServer {
   readonly port: number;
   readonly origin: string;
   output(): string;
-  /** Resident set size now, MiB (from /proc). */
+  /** Resident set size now, MiB (from /proc), of the server's process and any worker processes it started. */
   rssMb(): number;
-  /** CPU seconds used so far (user + system, all threads; from /proc). */
+  /**
+   * CPU seconds used so far (user + system, all threads; from /proc), of the server's process and
+   * of any worker processes it started (see thread-cpu.ts: with workers, the pid alone misses them).
+   */
   cpuSeconds(): number;
-  /** CPU seconds of the main thread alone (the event loop). */
+  /** CPU seconds of the main threads alone (the event loops; one per process). */
   mainThreadCpuSeconds(): number;
-  stop(): Promise<void>;
+  /** How the process ended ("code 1", "signal SIGKILL"), or null while it runs. */
+  exitStatus(): string | null;
+  /** SIGTERM, then SIGKILL after `graceMs` (10 s by default; 0 kills at once). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 function procStatus(pid: number, field: string): number | null {
@@ -143,16 +150,47 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     port,
     origin: `http://127.0.0.1:${port}`,
     output: () => output,
-    rssMb: () => (procStatus(pid, 'VmRSS') ?? 0) / 1024,
-    cpuSeconds: () => processCpuSeconds(pid),
-    mainThreadCpuSeconds: () => mainThreadCpuSeconds(pid),
-    async stop() {
+    // `tokenproc serve` may be a supervisor that serves nothing and worker processes that do: the
+    // server's memory is the whole tree's (each worker is a separate Node, so little is shared).
+    rssMb: () => processTree(pid).reduce((kib, stat) => kib + (procStatus(stat.pid, 'VmRSS') ?? 0), 0) / 1024,
+    cpuSeconds: () => processTreeCpuSeconds(pid),
+    mainThreadCpuSeconds: () => processTreeMainThreadCpuSeconds(pid),
+    exitStatus: () => (child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode !== null ? `signal ${child.signalCode}` : null),
+    async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // Its worker processes, if any, listed while they still have it as parent.
+      const descendants = processTree(pid).filter((stat) => stat.pid !== pid);
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(killer);
+      await reapLeftovers(descendants);
     },
   };
+}
+
+/** Still the same process (not a later one that reused the pid)? */
+function stillRunning(stat: ProcStat): boolean {
+  return procStat(stat.pid)?.startTicks === stat.startTicks;
+}
+
+/**
+ * Workers normally exit with their primary; any left after a grace period (a primary that was
+ * killed, say) get SIGKILL, so that no run leaves load or memory behind for the next.
+ */
+async function reapLeftovers(descendants: readonly ProcStat[], graceMs = 3000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  let left = descendants.filter(stillRunning);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = left.filter(stillRunning);
+  }
+  for (const stat of left) {
+    try {
+      process.kill(stat.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }

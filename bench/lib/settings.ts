@@ -1,7 +1,11 @@
 /** Benchmark settings from the environment: short defaults, every one bounded. */
 
-export const PHASES = ['crypto', 'sandbox', 'tokenproc', 'bare', 'peer'] as const;
+export const PHASES = ['crypto', 'sandbox', 'tokenproc', 'bare', 'peer', 'hostile', 'workers'] as const;
 export type Phase = (typeof PHASES)[number];
+
+/** The hostile phase's procedures (lib/hostile.ts), each run once. */
+export const HOSTILE_VARIANTS = ['loop', 'alloc'] as const;
+export type HostileVariant = (typeof HOSTILE_VARIANTS)[number];
 
 export interface BenchSettings {
   /** Seconds each measured run lasts. */
@@ -25,6 +29,14 @@ export interface BenchSettings {
   tokenPool: number;
   /** What to run (BENCH_ONLY=tokenproc,bare ...; BENCH_PEER=0 drops the peer). All by default. */
   phases: ReadonlySet<Phase>;
+  /** Which hostile procedures the hostile phase runs (BENCH_HOSTILE=loop,alloc; both by default). */
+  hostileVariants: readonly HostileVariant[];
+  /** Hostile requests per second while the victims are measured (BENCH_HOSTILE_RATE, default 10). */
+  hostileRate: number;
+  /** Hostile requests in flight at most; a send due while this many are pending is skipped (BENCH_HOSTILE_MAX_IN_FLIGHT, 20). */
+  hostileMaxInFlight: number;
+  /** The hostile phase kills the server when its RSS passes this (BENCH_HOSTILE_MAX_RSS_MB, 2048), so that a run ends. */
+  hostileMaxRssMb: number;
   /** Directory for a --cpu-prof profile of our server, or null. */
   profileDir: string | null;
   /** Start only once the 1-minute load average is below this (BENCH_MAX_LOAD), or null to start at once. */
@@ -38,7 +50,9 @@ export const BENCH_USAGE = `usage: npm run bench [-- --help]
 
 Measures the token endpoint on loopback: the crypto floor, the sandbox's cost per exchange, then
 seed 000's exchange on tokenproc, the bare floor server and node-oidc-provider saturated in turns,
-then tokenproc's other scenarios. Prints a table and one JSON line; also writes bench/results/*.json.
+then tokenproc's other scenarios; then tokenproc next to a hostile client whose procedure never ends,
+and tokenproc with 1 and 2 worker processes. Prints two tables and one JSON line; also writes
+bench/results/*.json.
 See bench/RESULTS.md for what each figure means.
 
 Settings (environment):
@@ -49,9 +63,27 @@ Settings (environment):
   BENCH_RATE=2000         offered load of the fixed-rate runs, requests per second
   BENCH_SINGLE_CONNECTION_DURATION=5, BENCH_CRYPTO_DURATION=3, BENCH_SANDBOX_DURATION=3
   BENCH_TOKEN_POOL=256    distinct subject tokens each client's requests rotate through
-  BENCH_ONLY=crypto,sandbox,tokenproc,bare,peer   run only these phases; BENCH_PEER=0 drops the peer
+  BENCH_ONLY=crypto,sandbox,tokenproc,bare,peer,hostile,workers   run only these phases; BENCH_PEER=0 drops the peer
+  BENCH_HOSTILE=loop,alloc        hostile procedures to run (loop: for (;;) {}; alloc: pushes arrays for ever)
+  BENCH_HOSTILE_RATE=10           hostile requests per second next to the victims
+  BENCH_HOSTILE_MAX_IN_FLIGHT=20  hostile requests pending at most (sends due beyond it are skipped, and counted)
+  BENCH_HOSTILE_MAX_RSS_MB=2048   the hostile phase kills the server above this RSS (and says so)
   BENCH_PROFILE=DIR       run tokenproc with --cpu-prof into DIR and print its top functions
   BENCH_MAX_LOAD=N        wait (at most BENCH_QUIET_WAIT=300 s) for a 1-minute load average below N
+  TOKENPROC_WORKERS       passed on to tokenproc in every phase but "workers", which sets it to 1 and 2
+
+Sandbox v2 figures (also printed as a second table; see bench/RESULTS.md):
+  hostile_neighbour_p99_ratio_loop, _alloc   phase "hostile": p99 of normal seed exchanges (open loop at
+      half the server's capacity: the tokenproc phase's exchange_rps, else a short saturation run) while
+      a hostile client's never-ending procedure is called BENCH_HOSTILE_RATE times a second, over their
+      p99 alone on the same server just before; hostile_neighbour_p99_ratio = the larger of the two.
+      With: hostile_victims_[alone_]p99_ms_*, _rps_*, _errors_* (non-2xx + socket errors; a ratio
+      means little when these are not 0) and hostile_requests_* (status counts; 500 expected).
+  workers_1_rps, workers_2_rps, workers_2_to_1_ratio   phase "workers": the seed exchange saturated on
+      tokenproc with TOKENPROC_WORKERS=1 and =2, both running, in turns (BENCH_ROUNDS).
+  sandbox_main_thread_us_per_call   phase "sandbox": main-thread CPU per engine.run of seed 000's
+      procedure, in process, one call at a time, ES256 signing excluded (measured apart:
+      sandbox_main_thread_signing_us_per_call).
 `;
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -73,6 +105,16 @@ function phasesFrom(env: NodeJS.ProcessEnv): ReadonlySet<Phase> {
   return phases;
 }
 
+function hostileVariantsFrom(env: NodeJS.ProcessEnv): readonly HostileVariant[] {
+  const names = env.BENCH_HOSTILE ? env.BENCH_HOSTILE.split(',').map((name) => name.trim()).filter(Boolean) : [...HOSTILE_VARIANTS];
+  const variants: HostileVariant[] = [];
+  for (const name of names) {
+    if (!(HOSTILE_VARIANTS as readonly string[]).includes(name)) throw new RangeError(`BENCH_HOSTILE: unknown procedure ${name} (procedures: ${HOSTILE_VARIANTS.join(', ')})`);
+    if (!variants.includes(name as HostileVariant)) variants.push(name as HostileVariant);
+  }
+  return variants;
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const durationSeconds = number(env, 'BENCH_DURATION', 8, 1, 120);
   return {
@@ -86,6 +128,10 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     sandboxSeconds: number(env, 'BENCH_SANDBOX_DURATION', 3, 0.5, 60),
     tokenPool: Math.round(number(env, 'BENCH_TOKEN_POOL', 256, 1, 10_000)),
     phases: phasesFrom(env),
+    hostileVariants: hostileVariantsFrom(env),
+    hostileRate: number(env, 'BENCH_HOSTILE_RATE', 10, 0.1, 1000),
+    hostileMaxInFlight: Math.round(number(env, 'BENCH_HOSTILE_MAX_IN_FLIGHT', 20, 1, 1000)),
+    hostileMaxRssMb: number(env, 'BENCH_HOSTILE_MAX_RSS_MB', 2048, 64, 65_536),
     profileDir: env.BENCH_PROFILE ? env.BENCH_PROFILE : null,
     maxLoad: env.BENCH_MAX_LOAD ? number(env, 'BENCH_MAX_LOAD', 1, 0.01, 100) : null,
     quietWaitSeconds: number(env, 'BENCH_QUIET_WAIT', 300, 0, 3600),

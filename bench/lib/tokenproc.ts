@@ -1,7 +1,9 @@
 /**
  * Our server as a user runs it: `tokenproc serve` on the embedded store in a fresh data directory,
  * configured only through the admin API: a trusted identity provider with inline keys, seed 000's
- * first procedure, a client that runs it, and a client that runs the built-in defaults.
+ * first procedure, a client that runs it, and a client that runs the built-in defaults; optionally
+ * more procedures with a client each (the hostile phase's procedures that never end), and a number
+ * of worker processes (TOKENPROC_WORKERS).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -23,6 +25,8 @@ export interface TokenprocTarget {
   readonly procedureClient: BenchClient;
   /** Names no procedure: the built-in defaults run (token exchange and client_credentials). */
   readonly defaultClient: BenchClient;
+  /** A client for each of `extraProcedures`, by its name. */
+  readonly extraClients: ReadonlyMap<string, BenchClient>;
   /** Server-side token endpoint latency so far (Prometheus histogram sum and count), by grant type. */
   tokenLatency(): Promise<Map<string, { sumSeconds: number; count: number }>>;
   stop(): Promise<void>;
@@ -34,6 +38,13 @@ export interface StartTokenprocOptions {
   /** Extra Node options, e.g. --cpu-prof. */
   nodeOptions?: readonly string[];
   logLevel?: string;
+  /**
+   * TOKENPROC_WORKERS for the server (worker processes); unset, the variable is passed on from this
+   * process's environment as it is.
+   */
+  workers?: number;
+  /** Further token-exchange procedures, each uploaded as `bench-NAME` with a client `bench-NAME-client` that runs it. */
+  extraProcedures?: ReadonlyArray<{ name: string; source: string }>;
 }
 
 async function admin(origin: string, adminKey: string, method: string, urlPath: string, body: unknown): Promise<void> {
@@ -64,12 +75,13 @@ export async function startTokenproc(options: StartTokenprocOptions): Promise<To
   const adminKey = crypto.randomBytes(24).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...process.env, TOKENPROC_ADMIN_KEY: adminKey, LOG_LEVEL: options.logLevel ?? 'warn' };
   for (const name of ['PORT', 'HOST', 'TOKENPROC_DATABASE_URL', 'TOKENPROC_CONFIG', 'TOKENPROC_ISSUER', 'TOKENPROC_DATA_DIR']) delete env[name];
+  if (options.workers !== undefined) env.TOKENPROC_WORKERS = String(options.workers);
   let server: ChildServer;
   try {
     const port = await freePort();
     server = await startChildServer({
       ready: { port, path: '/healthz' },
-      name: 'tokenproc',
+      name: options.workers === undefined ? 'tokenproc' : `tokenproc (TOKENPROC_WORKERS=${options.workers})`,
       cwd: options.repoRoot,
       args: [...(options.nodeOptions ?? []), '--no-node-snapshot', 'server/cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir],
       env,
@@ -100,10 +112,18 @@ export async function startTokenproc(options: StartTokenprocOptions): Promise<To
     });
     await admin(server.origin, adminKey, 'PUT', `/clients/${procedureClient.id}`, client(procedureClient, { [EXCHANGE_FLOW]: SEED_PROCEDURE_ID }));
     await admin(server.origin, adminKey, 'PUT', `/clients/${defaultClient.id}`, client(defaultClient, {}));
+    const extraClients = new Map<string, BenchClient>();
+    for (const extra of options.extraProcedures ?? []) {
+      const extraClient = newClient(`bench-${extra.name}-client`);
+      await admin(server.origin, adminKey, 'PUT', `/procedures/bench-${extra.name}`, { flow: EXCHANGE_FLOW, source: extra.source });
+      await admin(server.origin, adminKey, 'PUT', `/clients/${extraClient.id}`, client(extraClient, { [EXCHANGE_FLOW]: `bench-${extra.name}` }));
+      extraClients.set(extra.name, extraClient);
+    }
     return {
       server,
       procedureClient,
       defaultClient,
+      extraClients,
       async tokenLatency() {
         const response = await fetch(`${server.origin}/metrics`);
         return parseTokenLatency(await response.text());
