@@ -70,5 +70,11 @@ async function serveAsWorker(config: ServerConfig): Promise<void> {
   };
   server.link.onShutdown(() => stop('supervisor'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  if (server.link.supervised) {
+    // Ctrl-C reaches the whole process group: the supervisor stops the workers, and a worker that
+    // left by itself first would only be seen as a crash and replaced.
+    process.on('SIGINT', () => undefined);
+  } else {
+    process.once('SIGINT', () => stop('SIGINT'));
+  }
 }
