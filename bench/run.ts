@@ -11,8 +11,8 @@
  *    exchange at one connection (request time), at a fixed offered load (open loop, and
  *    autocannon's overallRate) and at half its capacity; the bare floor at the fixed load;
  * 5. the hostile neighbour: for each hostile procedure (lib/hostile.ts), a fresh server of ours, the
- *    seed exchange at half capacity alone, then again while a hostile client's never-ending
- *    procedure is called ~10 times a second;
+ *    seed exchange at half capacity over BENCH_ROUNDS rounds, each alone then while a hostile
+ *    client's never-ending procedure is called ~10 times a second;
  * 6. our server with TOKENPROC_WORKERS=1 and =2, both running, saturated in turns.
  *
  * Prints a table of the runs, a table of the figures derived from 2, 5 and 6 (bench/RESULTS.md,
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { startChildServer } from './lib/child-server.ts';
 import type { ChildServer } from './lib/child-server.ts';
 import { checkTokenResponse } from './lib/check.ts';
-import { HOSTILE_PROCEDURES, neighbourRatios, startHostileLoad } from './lib/hostile.ts';
+import { alternateRounds, combineHostileResults, HOSTILE_PROCEDURES, neighbourRatios, roundRatios, startHostileLoad } from './lib/hostile.ts';
 import type { HostileLoadResult, NeighbourP99 } from './lib/hostile.ts';
 import { measureCryptoFloor } from './lib/crypto-floor.ts';
 import type { CryptoFloorResult } from './lib/crypto-floor.ts';
@@ -413,18 +413,28 @@ const HOSTILE_LEAD_IN_MS = 1000;
 interface HostileRun {
   variant: HostileVariant;
   victimRate: number;
+  /** Rounds whose "alone" run took place (fewer than BENCH_ROUNDS when the server stopped answering). */
+  rounds: number;
+  /** The victims' "alone" runs of every round, combined (their samples merged). */
   alone: LoadResult;
-  withHostile: LoadResult;
+  /** The victims' runs with the hostile client, combined; null if the server died before the first. */
+  withHostile: LoadResult | null;
+  /** p99 with / p99 alone, round by round (null where it cannot be computed). */
+  byRound: Array<number | null>;
+  /** The hostile loads of every round, combined. */
   hostile: HostileLoadResult;
+  /** RSS when the first hostile request went out. */
   rssMbBefore: number;
+  /** Largest RSS from the first hostile request to the end of the last round. */
   rssMbMax: number;
-  /** When the server passed BENCH_HOSTILE_MAX_RSS_MB and was killed, ms after the hostile load began; else null. */
+  /** When the server passed BENCH_HOSTILE_MAX_RSS_MB and was killed, ms after the first hostile request; else null. */
   rssLimitHitAfterMs: number | null;
-  /** The server still answered /healthz after the run. */
+  /** The server still answered /healthz after the last round. */
   survived: boolean;
   /**
-   * Processes of the server's tree after the run that were not there before it: worker processes the
-   * server replaced (a supervisor kills a worker whose event loop stopped, say). 0 for one process.
+   * Processes of the server's tree after the last round that were not there at the first hostile
+   * request: worker processes the server replaced (a supervisor kills a worker whose event loop
+   * stopped, say). 0 for one process.
    */
   processesReplaced: number;
   exitStatus: string | null;
@@ -472,8 +482,12 @@ async function answersHealth(server: ChildServer): Promise<boolean> {
 
 /**
  * One hostile procedure, on a server of its own (what one procedure leaves behind, e.g. memory,
- * does not reach the other's run): the victims alone, then the same victims while the hostile
- * client's requests run. `capacity` gives the server's saturated exchange rate (victims run at half).
+ * does not reach the other's run). After a warm-up, BENCH_ROUNDS rounds of durationSeconds/rounds
+ * each: the victims alone, then the same victims while the hostile client's requests run (started
+ * HOSTILE_LEAD_IN_MS before, stopped after). Each kind's runs are combined (raw samples), so the
+ * ratio compares the same server age and the same drift of the machine; the rounds also tell the
+ * spread. The RSS watch covers every round from the first hostile request on; a server that stops
+ * answering ends the rounds. `capacity` gives the server's saturated exchange rate (victims run at half).
  */
 async function hostileRun(settings: BenchSettings, idp: IdentityProvider, variant: HostileVariant, capacity: (victims: Target, server: ChildServer) => Promise<number>): Promise<HostileRun> {
   const name = `hostile-${variant}`;
@@ -484,31 +498,78 @@ async function hostileRun(settings: BenchSettings, idp: IdentityProvider, varian
     if (!hostileClient) throw new Error(`no client for ${name}`);
     const hostileTarget = target(server, hostileClient, exchangeBodies(idp, hostileClient.id, 16));
     const victimRate = Math.max(1, Math.round((await capacity(ours.seedExchange, server)) / 2));
-    const victimLoad = () => paced(ours.seedExchange, { rate: victimRate, connections: settings.connections, durationSeconds: settings.durationSeconds });
+    const roundSeconds = settings.durationSeconds / settings.rounds;
     const scenario = `seed exchange at ${victimRate}/s = half capacity (open loop)`;
-    const alone = await measured(`${scenario}, alone [hostile ${variant} server]`, server, victimLoad, () => warmUp(ours.seedExchange, settings.connections, settings.warmupSeconds));
-
-    const rssMbBefore = server.rssMb();
-    const pidsBefore = new Set(processTree(server.pid).map((stat) => stat.pid));
-    const stopWatch = watchRss(server, settings.hostileMaxRssMb);
-    const hostile = startHostileLoad(hostileTarget, {
-      rate: settings.hostileRate,
-      maxInFlight: settings.hostileMaxInFlight,
-      durationSeconds: HOSTILE_LEAD_IN_MS / 1000 + settings.durationSeconds,
-      requestTimeoutMs: 30_000,
-      drainTimeoutMs: 10_000,
-    });
-    await sleep(HOSTILE_LEAD_IN_MS);
+    const aloneScenario = `${scenario}, alone [hostile ${variant} server]`;
     const withScenario = `${scenario} + hostile ${variant} at ${settings.hostileRate}/s`;
-    findingScenarios.add(withScenario);
-    const withHostile = await measured(withScenario, server, victimLoad);
-    const hostileResult = await hostile.stop();
-    const { maxMb, limitHitAfterMs } = stopWatch();
+    const victims = { alone: new LatencyRecorder(), with: new LatencyRecorder() };
+    const cpu = { alone: { server: 0, main: 0, generator: 0, wall: 0 }, with: { server: 0, main: 0, generator: 0, wall: 0 } };
+    const hostileLatencies = new LatencyRecorder();
+    const hostileResults: HostileLoadResult[] = [];
+    /** Set when the first hostile request goes out: the server's RSS and processes then, and its RSS watch. */
+    const before: { rssMb: number; pids: Set<number>; stopWatch: ReturnType<typeof watchRss> | null } = { rssMb: Number.NaN, pids: new Set(), stopWatch: null };
+
+    /** The victims for one round, their CPU added to their kind's. */
+    const victimRound = async (kind: 'alone' | 'with', index: number) => {
+      const snapshot = cpuSnapshot(server);
+      const result = await paced(ours.seedExchange, { rate: victimRate, connections: settings.connections, durationSeconds: roundSeconds, alsoRecordInto: victims[kind] });
+      const spent = cpuSince(server, snapshot);
+      for (const key of ['server', 'main', 'generator', 'wall'] as const) cpu[kind][key] += spent[key];
+      log(`${variant} round ${index + 1}/${settings.rounds}, ${kind === 'alone' ? 'alone' : `with hostile ${variant}`}: victims ${round(result.rps, 0)}/s, p50 ${round(result.latency.p50)} ms, p99 ${round(result.latency.p99)} ms, failed ${result.non2xx + result.errors}`);
+      return result;
+    };
+
+    await warmUp(ours.seedExchange, settings.connections, settings.warmupSeconds);
+    const rounds = await alternateRounds(
+      settings.rounds,
+      async (kind, index) => {
+        if (kind === 'alone') {
+          // The same pause as the hostile lead-in before a "with" run: without it, an "alone" run
+          // started on the tail of the previous run (its GC, its last answers) and measured slower.
+          await sleep(HOSTILE_LEAD_IN_MS);
+          return victimRound('alone', index);
+        }
+        if (before.stopWatch === null) {
+          before.rssMb = server.rssMb();
+          before.pids = new Set(processTree(server.pid).map((stat) => stat.pid));
+          before.stopWatch = watchRss(server, settings.hostileMaxRssMb);
+        }
+        const hostile = startHostileLoad(hostileTarget, {
+          rate: settings.hostileRate,
+          maxInFlight: settings.hostileMaxInFlight,
+          durationSeconds: HOSTILE_LEAD_IN_MS / 1000 + roundSeconds,
+          requestTimeoutMs: 30_000,
+          drainTimeoutMs: 10_000,
+          alsoRecordInto: hostileLatencies,
+        });
+        await sleep(HOSTILE_LEAD_IN_MS);
+        const result = await victimRound('with', index);
+        hostileResults.push(await hostile.stop());
+        return result;
+      },
+      () => answersHealth(server),
+    );
+    const { maxMb, limitHitAfterMs } = before.stopWatch ? before.stopWatch() : { maxMb: Number.NaN, limitHitAfterMs: null };
     const survived = await answersHealth(server);
-    const processesReplaced = processTree(server.pid).filter((stat) => !pidsBefore.has(stat.pid)).length;
-    log(`hostile ${variant}: ${hostileResult.sent} sent (${hostileResult.skippedAtCap} skipped at ${settings.hostileMaxInFlight} in flight), outcomes ${JSON.stringify(hostileResult.statuses)}, p50 ${round(hostileResult.latency.p50)} ms; server RSS ${round(rssMbBefore, 0)} → max ${round(maxMb, 0)} MB, ${processesReplaced} process(es) replaced; ${survived ? 'server still answers' : `server gone (${server.exitStatus() ?? 'not answering'})`}`);
-    if (!survived || withHostile.non2xx + withHostile.errors > 0) log(`the end of tokenproc's output:\n${server.output().slice(-3000)}`);
-    return { variant, victimRate, alone, withHostile, hostile: hostileResult, rssMbBefore, rssMbMax: maxMb, rssLimitHitAfterMs: limitHitAfterMs, survived, processesReplaced, exitStatus: server.exitStatus() };
+    const processesReplaced = before.stopWatch ? processTree(server.pid).filter((stat) => !before.pids.has(stat.pid)).length : 0;
+
+    const label = ` [${rounds.alone.length}+${rounds.withHostile.length} rounds alternating]`;
+    const alone = combineRuns(rounds.alone, victims.alone);
+    record(`${aloneScenario}${label}`, alone, cpu.alone);
+    // Failures alone after a hostile round are the hostile client's doing too; in the first round, a broken set-up.
+    const firstAlone = rounds.alone[0];
+    if (firstAlone !== undefined && firstAlone.non2xx + firstAlone.errors === 0) findingScenarios.add(`${aloneScenario}${label}`);
+    const withHostile = rounds.withHostile.length > 0 ? combineRuns(rounds.withHostile, victims.with) : null;
+    if (withHostile) {
+      findingScenarios.add(`${withScenario}${label}`);
+      record(`${withScenario}${label}`, withHostile, cpu.with);
+    }
+    const hostileResult = combineHostileResults(hostileResults, hostileLatencies);
+    const byRound = roundRatios(rounds.alone.map((r) => r.latency.p99), rounds.withHostile.map((r) => r.latency.p99));
+    log(`hostile ${variant}: ${hostileResult.sent} sent over ${hostileResults.length} round(s) (${hostileResult.skippedAtCap} skipped at ${settings.hostileMaxInFlight} in flight), outcomes ${JSON.stringify(hostileResult.statuses)}, p50 ${round(hostileResult.latency.p50)} ms; server RSS ${round(before.rssMb, 0)} → max ${round(maxMb, 0)} MB, ${processesReplaced} process(es) replaced; ${survived ? 'server still answers' : `server gone (${server.exitStatus() ?? 'not answering'})`}${rounds.endedEarly ? '; rounds ended early' : ''}; p99 ratio by round ${JSON.stringify(byRound.map((r) => (r === null ? null : round(r, 2))))}`);
+    const victimFailures = (withHostile ? withHostile.non2xx + withHostile.errors : 0) + alone.non2xx + alone.errors;
+    if (!survived || victimFailures > 0) log(`the end of tokenproc's output:\n${server.output().slice(-3000)}`);
+    return { variant, victimRate, rounds: rounds.alone.length, alone, withHostile, byRound, hostile: hostileResult, rssMbBefore: before.rssMb, rssMbMax: maxMb, rssLimitHitAfterMs: limitHitAfterMs, survived, processesReplaced, exitStatus: server.exitStatus() };
   } finally {
     // A server whose main thread is stuck would not stop on SIGTERM: 5 s, then SIGKILL.
     await ours.stop(5000);
@@ -594,7 +655,7 @@ const fixed = (value: number | null | undefined, digits: number) => (value === n
 
 /** Per hostile procedure, the victims' p99 alone and with it. */
 function neighbourP99s(phase: HostilePhase | null): ReadonlyMap<HostileVariant, NeighbourP99> {
-  return new Map((phase?.runs ?? []).map((r) => [r.variant, { aloneP99Ms: r.alone.latency.p99, withHostileP99Ms: r.withHostile.latency.p99 }]));
+  return new Map((phase?.runs ?? []).map((r) => [r.variant, { aloneP99Ms: r.alone.latency.p99, withHostileP99Ms: r.withHostile?.latency.p99 ?? Number.NaN }]));
 }
 
 /** The hostile phase's JSON keys, present (null) when it did not run, so results files compare. */
@@ -612,13 +673,15 @@ function hostileSummary(settings: BenchSettings, phase: HostilePhase | null): Re
     const ratio = ratios.get(variant);
     Object.assign(summary, {
       [`hostile_neighbour_p99_ratio_${variant}`]: ratio === undefined || ratio === null ? null : round(ratio, 3),
+      [`hostile_neighbour_p99_ratio_${variant}_by_round`]: run ? run.byRound.map((r) => (r === null ? null : round(r, 3))) : null,
+      [`hostile_rounds_${variant}`]: run ? run.rounds : null,
       [`hostile_victims_alone_p99_ms_${variant}`]: run ? round(run.alone.latency.p99, 3) : null,
-      [`hostile_victims_p99_ms_${variant}`]: run ? round(run.withHostile.latency.p99, 3) : null,
+      [`hostile_victims_p99_ms_${variant}`]: run?.withHostile ? round(run.withHostile.latency.p99, 3) : null,
       [`hostile_victims_alone_rps_${variant}`]: run ? round(run.alone.rps, 0) : null,
-      [`hostile_victims_rps_${variant}`]: run ? round(run.withHostile.rps, 0) : null,
+      [`hostile_victims_rps_${variant}`]: run?.withHostile ? round(run.withHostile.rps, 0) : null,
       [`hostile_victims_alone_errors_${variant}`]: run ? run.alone.non2xx + run.alone.errors : null,
-      [`hostile_victims_errors_${variant}`]: run ? run.withHostile.non2xx + run.withHostile.errors : null,
-      [`hostile_victims_statuses_${variant}`]: run?.withHostile.statuses ?? null,
+      [`hostile_victims_errors_${variant}`]: run?.withHostile ? run.withHostile.non2xx + run.withHostile.errors : null,
+      [`hostile_victims_statuses_${variant}`]: run?.withHostile?.statuses ?? null,
       [`hostile_requests_${variant}`]: run
         ? { due: run.hostile.due, sent: run.hostile.sent, skipped_at_cap: run.hostile.skippedAtCap, outcomes: run.hostile.statuses, peak_in_flight: run.hostile.peakInFlight, p50_ms: round(run.hostile.latency.p50, 1), max_ms: round(run.hostile.latency.max, 1) }
         : null,
@@ -636,8 +699,9 @@ function hostileFigures(settings: BenchSettings, phase: HostilePhase | null): Fi
   const figures: Figure[] = phase.runs.map((run) => [
     `hostile_neighbour_p99_ratio_${run.variant}`,
     fixed(ratios.get(run.variant), 2),
-    `victims at ${run.victimRate}/s: p99 ${fixed(run.alone.latency.p99, 1)} ms alone → ${fixed(run.withHostile.latency.p99, 1)} ms with hostile ${run.variant} at ${settings.hostileRate}/s; ` +
-      `victims ${fixed(run.withHostile.rps, 0)}/s, ${run.withHostile.non2xx + run.withHostile.errors} failed; hostile outcomes ${JSON.stringify(run.hostile.statuses)}` +
+    `victims at ${run.victimRate}/s, ${run.rounds} rounds alternating: p99 ${fixed(run.alone.latency.p99, 1)} ms alone → ${fixed(run.withHostile?.latency.p99, 1)} ms with hostile ${run.variant} at ${settings.hostileRate}/s ` +
+      `(by round ${run.byRound.map((r) => fixed(r, 2)).join(', ')}); ` +
+      `victims ${fixed(run.withHostile?.rps, 0)}/s, ${run.withHostile ? run.withHostile.non2xx + run.withHostile.errors : '-'} failed with, ${run.alone.non2xx + run.alone.errors} alone; hostile outcomes ${JSON.stringify(run.hostile.statuses)}` +
       `${run.processesReplaced > 0 ? `; ${run.processesReplaced} server process(es) replaced` : ''}` +
       `${run.survived ? '' : `; server gone (${run.exitStatus ?? 'not answering'}${run.rssLimitHitAfterMs === null ? '' : `, killed at the RSS limit after ${fixed(run.rssLimitHitAfterMs / 1000, 1)} s`})`}`,
   ]);

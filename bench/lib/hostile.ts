@@ -9,6 +9,9 @@
  * than queued behind the others), never waits on one request before sending the next, and ends by
  * itself: sends stop after `durationSeconds` (or `stop()`), and answers still missing after the
  * drain time are abandoned.
+ *
+ * The phase alternates rounds of the victims alone and with the hostile load (`alternateRounds`);
+ * each kind's samples are merged over the rounds (`paced`'s `alsoRecordInto`, `combineHostileResults`).
  */
 import http from 'node:http';
 import { LatencyRecorder } from './latency.ts';
@@ -33,6 +36,8 @@ export interface HostileLoadOptions {
   requestTimeoutMs: number;
   /** After sends stop, how long `stop()` waits for the pending answers. */
   drainTimeoutMs: number;
+  /** Also record latencies here (shared by the loads of several rounds, for `combineHostileResults`). */
+  alsoRecordInto?: LatencyRecorder;
 }
 
 export interface HostileLoadResult {
@@ -80,7 +85,9 @@ export function startHostileLoad(target: Target, options: HostileLoadOptions): H
     if (sentAt === undefined) return;
     pending.delete(request);
     statuses[outcome] = (statuses[outcome] ?? 0) + 1;
-    latencies.record(performance.now() - sentAt);
+    const ms = performance.now() - sentAt;
+    latencies.record(ms);
+    options.alsoRecordInto?.record(ms);
     if (pending.size === 0) drained();
   };
 
@@ -168,3 +175,74 @@ export function neighbourRatios(byVariant: ReadonlyMap<HostileVariant, Neighbour
   const worst = values.length === 0 || known.length < values.length ? null : Math.max(...known);
   return { ratios, worst };
 }
+
+/**
+ * The hostile loads of several rounds taken as one: counts add up, the peak is the largest, and the
+ * latency is summarised from `latencies`, the recorder they shared (raw samples, not averaged).
+ */
+export function combineHostileResults(results: readonly HostileLoadResult[], latencies: LatencyRecorder): HostileLoadResult {
+  const statuses: Record<string, number> = {};
+  let due = 0;
+  let sent = 0;
+  let skippedAtCap = 0;
+  let peakInFlight = 0;
+  for (const result of results) {
+    due += result.due;
+    sent += result.sent;
+    skippedAtCap += result.skippedAtCap;
+    peakInFlight = Math.max(peakInFlight, result.peakInFlight);
+    for (const [outcome, count] of Object.entries(result.statuses)) statuses[outcome] = (statuses[outcome] ?? 0) + count;
+  }
+  return { due, sent, skippedAtCap, statuses, peakInFlight, latency: latencies.summary() };
+}
+
+/**
+ * p99 with / p99 alone round by round: alone[i] with withHostile[i]. A round without its pair (the
+ * server died before it) has no ratio and is left out; a ratio that cannot be computed is null.
+ */
+export function roundRatios(aloneP99Ms: readonly number[], withHostileP99Ms: readonly number[]): Array<number | null> {
+  const pairs = Math.min(aloneP99Ms.length, withHostileP99Ms.length);
+  const ratios: Array<number | null> = [];
+  for (let i = 0; i < pairs; i++) {
+    const ratio = (withHostileP99Ms[i] ?? Number.NaN) / (aloneP99Ms[i] ?? Number.NaN);
+    ratios.push(Number.isFinite(ratio) ? ratio : null);
+  }
+  return ratios;
+}
+
+export type RoundKind = 'alone' | 'with hostile';
+
+export interface AlternatedRounds<R> {
+  alone: R[];
+  withHostile: R[];
+  /** The server stopped answering after a run: the rounds ended there. */
+  endedEarly: boolean;
+}
+
+/**
+ * `rounds` rounds of the victims alone and with the hostile client, the order turning each round
+ * (alone, with | with, alone | alone, with ...), so that both see the same server age and the same
+ * drift of the machine. After each run but the
+ * last, `alive` tells whether the server still answers; if not, the rounds end there.
+ */
+export async function alternateRounds<R>(rounds: number, run: (kind: RoundKind, round: number) => Promise<R>, alive: () => Promise<boolean>): Promise<AlternatedRounds<R>> {
+  const alone: R[] = [];
+  const withHostile: R[] = [];
+  const runs: Array<[RoundKind, R[]]> = [
+    ['alone', alone],
+    ['with hostile', withHostile],
+  ];
+  for (let round = 0; round < rounds; round++) {
+    // Alone first in even rounds, second in odd ones (alone, with, with, alone, ...): neither kind is
+    // always the younger. The first run is alone, before any hostile request.
+    const order = round % 2 === 0 ? runs : [runs[1]!, runs[0]!];
+    for (let i = 0; i < order.length; i++) {
+      const [kind, results] = order[i]!;
+      results.push(await run(kind, round));
+      const last = round === rounds - 1 && i === order.length - 1;
+      if (!last && !(await alive())) return { alone, withHostile, endedEarly: true };
+    }
+  }
+  return { alone, withHostile, endedEarly: false };
+}
+

@@ -140,6 +140,11 @@ export interface PacedOptions {
   durationSeconds: number;
   /** After the last send, answers still missing after this long count as errors. */
   drainTimeoutMs?: number;
+  /**
+   * Successful answers' latencies also go here: runs of several rounds that share it make one
+   * percentile together (combineRuns), which averaging their p99s would not.
+   */
+  alsoRecordInto?: LatencyRecorder;
 }
 
 export async function paced(target: Target, options: PacedOptions): Promise<LoadResult> {
@@ -174,7 +179,9 @@ export async function paced(target: Target, options: PacedOptions): Promise<Load
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (status >= 200 && status < 300) {
           ok += 1;
-          latencies.record(performance.now() - dueAt);
+          const ms = performance.now() - dueAt;
+          latencies.record(ms);
+          options.alsoRecordInto?.record(ms);
         } else {
           non2xx += 1;
         }
@@ -202,8 +209,10 @@ export async function paced(target: Target, options: PacedOptions): Promise<Load
     };
     tick();
   });
-  const drain = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref());
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drain = new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, options.drainTimeoutMs ?? 10_000)));
   await Promise.race([done, drain]);
+  clearTimeout(drainTimer);
   const elapsedSeconds = (performance.now() - start) / 1000;
   const missing = total - settled;
   agent.destroy();

@@ -11,8 +11,9 @@ export interface BenchSettings {
   /** Seconds each measured run lasts. */
   durationSeconds: number;
   /**
-   * The saturation runs of the seed exchange, the bare floor and the peer are taken in turns, in this
-   * many rounds of durationSeconds/rounds each (BENCH_ROUNDS, default 4).
+   * The saturation runs of the seed exchange, the bare floor and the peer (and of the two workers
+   * settings) are taken in turns, in this many rounds of durationSeconds/rounds each; so are the
+   * hostile phase's victims, alone and with the hostile client (BENCH_ROUNDS, default 4).
    */
   rounds: number;
   /** Seconds of discarded load before each saturation run. */
@@ -57,7 +58,8 @@ See bench/RESULTS.md for what each figure means.
 
 Settings (environment):
   BENCH_DURATION=8        seconds measured per scenario (the side-by-side runs share them out over the rounds)
-  BENCH_ROUNDS=4          rounds in which the exchange, the floor and the peer take turns
+  BENCH_ROUNDS=4          rounds in which the exchange, the floor and the peer take turns (and the
+                          hostile phase's victims alone and with the hostile client)
   BENCH_WARMUP=3          seconds of unmeasured load before each saturation run
   BENCH_CONNECTIONS=32    connections of the saturation and fixed-rate runs
   BENCH_RATE=2000         offered load of the fixed-rate runs, requests per second
@@ -76,9 +78,11 @@ Sandbox v2 figures (also printed as a second table; see bench/RESULTS.md):
   hostile_neighbour_p99_ratio_loop, _alloc   phase "hostile": p99 of normal seed exchanges (open loop at
       half the server's capacity: the tokenproc phase's exchange_rps, else a short saturation run) while
       a hostile client's never-ending procedure is called BENCH_HOSTILE_RATE times a second, over their
-      p99 alone on the same server just before; hostile_neighbour_p99_ratio = the larger of the two.
-      With: hostile_victims_[alone_]p99_ms_*, _rps_*, _errors_* (non-2xx + socket errors; a ratio
-      means little when these are not 0) and hostile_requests_* (status counts; 500 expected).
+      p99 alone on the same server, in BENCH_ROUNDS rounds of alternating order (alone, with | with, alone ...;
+      each kind's samples merged); hostile_neighbour_p99_ratio = the larger of the two.
+      With: _by_round (the ratio in each round), hostile_victims_[alone_]p99_ms_*, _rps_*, _errors_*
+      (non-2xx + socket errors; a ratio means little when these are not 0) and hostile_requests_*
+      (status counts over all rounds; 500 expected).
   workers_1_rps, workers_2_rps, workers_2_to_1_ratio   phase "workers": the seed exchange saturated on
       tokenproc with TOKENPROC_WORKERS=1 and =2, both running, in turns (BENCH_ROUNDS).
   sandbox_main_thread_us_per_call   phase "sandbox": main-thread CPU per engine.run of seed 000's

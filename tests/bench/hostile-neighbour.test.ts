@@ -1,6 +1,11 @@
 /** The arithmetic of the bench's hostile-neighbour and workers figures (no server is started). */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { dueCount, neighbourRatios } from '../../bench/lib/hostile.ts';
+import { alternateRounds, combineHostileResults, dueCount, neighbourRatios, roundRatios } from '../../bench/lib/hostile.ts';
+import type { HostileLoadResult, RoundKind } from '../../bench/lib/hostile.ts';
+import { LatencyRecorder } from '../../bench/lib/latency.ts';
+import { combineRuns, paced } from '../../bench/lib/load.ts';
 import { loadSettings } from '../../bench/lib/settings.ts';
 import type { HostileVariant } from '../../bench/lib/settings.ts';
 import { parseProcStat, treeOf } from '../../bench/lib/thread-cpu.ts';
@@ -35,6 +40,121 @@ describe('hostile_neighbour_p99_ratio', () => {
   it('is null when the phase did not run, and the single ratio when one procedure ran', () => {
     expect(neighbourRatios(new Map()).worst).toBeNull();
     expect(neighbourRatios(p99s([['alloc', 10, 25]])).worst).toBe(2.5);
+  });
+});
+
+describe('hostile_neighbour_p99_ratio by round', () => {
+  it('pairs each round alone with the same round with the hostile client, in order', () => {
+    expect(roundRatios([10, 20, 40], [20, 20, 10])).toEqual([2, 1, 0.25]);
+  });
+
+  it('leaves out a round whose pair did not run, and has null where a ratio cannot be computed', () => {
+    expect(roundRatios([10, 20, 30], [15, 40])).toEqual([1.5, 2]);
+    expect(roundRatios([10], [])).toEqual([]);
+    expect(roundRatios([Number.NaN, 0, 10], [10, 10, Number.NaN])).toEqual([null, null, null]);
+  });
+});
+
+describe('alternating rounds', () => {
+  const fake = (rounds: number, diesAfter?: string) => {
+    const order: string[] = [];
+    let alive = 0;
+    const run = async (kind: RoundKind, round: number) => {
+      order.push(`${kind} ${round}`);
+      return `${kind} ${round}`;
+    };
+    const answers = async () => {
+      alive += 1;
+      return order[order.length - 1] !== diesAfter;
+    };
+    return { order, checks: () => alive, go: () => alternateRounds(rounds, run, answers) };
+  };
+
+  it('runs alone and with the hostile client in alternating order, round after round, and checks the server between runs', async () => {
+    const f = fake(3);
+    const rounds = await f.go();
+    expect(f.order).toEqual(['alone 0', 'with hostile 0', 'with hostile 1', 'alone 1', 'alone 2', 'with hostile 2']);
+    expect(rounds).toEqual({ alone: ['alone 0', 'alone 1', 'alone 2'], withHostile: ['with hostile 0', 'with hostile 1', 'with hostile 2'], endedEarly: false });
+    // Not after the last run: the caller checks the server then anyway.
+    expect(f.checks()).toBe(5);
+  });
+
+  it('ends when the server stops answering after a run with the hostile client', async () => {
+    const f = fake(4, 'with hostile 1');
+    const rounds = await f.go();
+    expect(f.order).toEqual(['alone 0', 'with hostile 0', 'with hostile 1']);
+    expect(rounds).toMatchObject({ alone: ['alone 0'], withHostile: ['with hostile 0', 'with hostile 1'], endedEarly: true });
+  });
+
+  it('ends when the server stops answering after a run alone, without running its pair', async () => {
+    const rounds = await fake(4, 'alone 2').go();
+    expect(rounds).toMatchObject({ alone: ['alone 0', 'alone 1', 'alone 2'], withHostile: ['with hostile 0', 'with hostile 1'], endedEarly: true });
+    // Round 3 would start with its hostile run: it never runs once the server stopped answering.
+  });
+});
+
+describe('combining the rounds', () => {
+  const recorderOf = (samples: number[]) => {
+    const recorder = new LatencyRecorder();
+    for (const ms of samples) recorder.record(ms);
+    return recorder;
+  };
+  const hostileResult = (fields: Partial<HostileLoadResult>): HostileLoadResult => ({
+    due: 0, sent: 0, skippedAtCap: 0, statuses: {}, peakInFlight: 0, latency: new LatencyRecorder().summary(), ...fields,
+  });
+
+  it('adds the hostile counts and outcomes up, keeps the largest peak, and takes the latency from the shared samples', () => {
+    const shared = recorderOf([1, 2, 3, 1000]);
+    const combined = combineHostileResults(
+      [
+        hostileResult({ due: 30, sent: 28, skippedAtCap: 2, statuses: { 500: 25, timeout: 3 }, peakInFlight: 20 }),
+        hostileResult({ due: 30, sent: 30, statuses: { 500: 29, abandoned: 1 }, peakInFlight: 4 }),
+      ],
+      shared,
+    );
+    expect(combined).toMatchObject({ due: 60, sent: 58, skippedAtCap: 2, statuses: { 500: 54, timeout: 3, abandoned: 1 }, peakInFlight: 20 });
+    expect(combined.latency.count).toBe(4);
+    expect(combined.latency.max).toBe(1000);
+  });
+
+  it('gives the p99 of the victims\' merged samples, not the mean of the rounds\' p99s', () => {
+    // Round 1: 100 answers at 1 ms (p99 1). Round 2: 98 at 1 ms, 2 at 100 ms (p99 100). Merged, the
+    // 2 slow answers are 1% of 200: the p99 is 1 ms, where the mean of the p99s would say 50.5.
+    const shared = recorderOf([...Array<number>(198).fill(1), 100, 100]);
+    const runOf = (p99: number) => ({ generator: 'paced-open-loop' as const, connections: 32, durationSeconds: 2, offeredRate: 500, rps: 50, ok: 100, non2xx: 0, statuses: { 200: 100 }, errors: 0, latency: { ...recorderOf([1]).summary(), p99 } });
+    const combined = combineRuns([runOf(1), runOf(100)], shared);
+    expect(combined.latency.p99).toBe(1);
+    expect(combined).toMatchObject({ ok: 200, durationSeconds: 4, rps: 50 });
+  });
+
+  it('records each victims\' run on its own and every 2xx answer of all runs in the shared recorder', async () => {
+    const server = http.createServer((request, response) => {
+      request.resume();
+      request.once('end', () => {
+        setTimeout(() => {
+          response.statusCode = request.url === '/fail' ? 500 : 200;
+          response.end('{}');
+        }, request.headers['x-slow'] === '1' ? 30 : 0);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const shared = new LatencyRecorder();
+      const run = (headers: Record<string, string>, path = '/token') =>
+        paced({ origin, path, headers, nextBody: () => 'a=b' }, { rate: 200, connections: 4, durationSeconds: 0.2, alsoRecordInto: shared, drainTimeoutMs: 5000 });
+      const fast = await run({});
+      const slow = await run({ 'x-slow': '1' });
+      const failing = await run({}, '/fail');
+      expect([fast.ok, slow.ok, failing.ok, failing.non2xx]).toEqual([40, 40, 0, 40]);
+      expect([fast.latency.count, slow.latency.count, failing.latency.count]).toEqual([40, 40, 0]);
+      expect(slow.latency.p50).toBeGreaterThanOrEqual(29);
+      expect(fast.latency.p50).toBeLessThan(slow.latency.p50);
+      expect(shared.count).toBe(80);
+      expect(combineRuns([fast, slow, failing], shared)).toMatchObject({ ok: 80, non2xx: 40, statuses: { 200: 80, 500: 40 }, latency: { count: 80 } });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
