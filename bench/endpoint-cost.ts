@@ -69,7 +69,7 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
     const runtime = await createRuntime({ config, store, logger, metrics: createMetrics(), engine });
 
     const scenarios: Array<[string, BenchClient, BodyPool]> = [
-      ['exchange (seed 000 procedure)', procedureClient, exchangeBodies(idp, procedureClient.id, 256)],
+      ['exchange (Curity downscoping procedure)', procedureClient, exchangeBodies(idp, procedureClient.id, 256)],
       ['exchange (built-in default procedure)', defaultClient, exchangeBodies(idp, defaultClient.id, 256)],
       ['client_credentials (default procedure)', defaultClient, bodyPool([CLIENT_CREDENTIALS_BODY])],
     ];

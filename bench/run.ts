@@ -3,7 +3,7 @@
  *
  * 1. the crypto floor (ES256 verify + sign in a tight loop on one core);
  * 2. the sandbox's cost per exchange, in process, with the server's own engine and issuance host;
- * 3. side by side, with all three servers running: token exchange with seed 000's first procedure
+ * 3. side by side, with all three servers running: token exchange with the downscoping procedure of Curity's Implementing Token Exchange tutorial
  *    on our server (`tokenproc serve`, embedded store), the bare floor server (node:http +
  *    node:crypto, nothing else) and the peer (node-oidc-provider with a token-exchange grant doing
  *    the same verify + sign), each warmed up, then saturated in turns over BENCH_ROUNDS rounds;
@@ -11,7 +11,7 @@
  *    exchange at one connection (request time), at a fixed offered load (open loop, and
  *    autocannon's overallRate) and at half its capacity; the bare floor at the fixed load;
  * 5. the hostile neighbour: for each hostile procedure (lib/hostile.ts), a fresh server of ours, the
- *    seed exchange at half capacity over BENCH_ROUNDS rounds, each alone then while a hostile
+ *    Curity exchange at half capacity over BENCH_ROUNDS rounds, each alone then while a hostile
  *    client's never-ending procedure is called ~10 times a second;
  * 6. our server with TOKENPROC_WORKERS=1 and =2, both running, saturated in turns.
  *
@@ -196,7 +196,7 @@ async function sideBySide(settings: BenchSettings, contenders: readonly Contende
   return { combined, rounds };
 }
 
-const EXCHANGE_SCENARIO = 'exchange (seed 000 procedure)';
+const EXCHANGE_SCENARIO = 'exchange (Curity downscoping procedure)';
 const BARE_SCENARIO = 'bare floor (node:http + node:crypto)';
 const PEER_SCENARIO = 'node-oidc-provider token exchange (peer)';
 
@@ -370,7 +370,7 @@ async function untilServed(check: () => Promise<unknown>, times: number, timeout
   }
 }
 
-/** Checks the seed exchange `times` times in a row, each on a new connection (so each may reach another worker). */
+/** Checks the Curity exchange `times` times in a row, each on a new connection (so each may reach another worker). */
 async function checkExchangeServed(tp: TokenprocTarget, pool: BodyPool, times: number): Promise<void> {
   const origin = tp.server.origin;
   const headers = { authorization: basicAuthorization(tp.procedureClient), connection: 'close' };
@@ -499,7 +499,7 @@ async function hostileRun(settings: BenchSettings, idp: IdentityProvider, varian
     const hostileTarget = target(server, hostileClient, exchangeBodies(idp, hostileClient.id, 16));
     const victimRate = Math.max(1, Math.round((await capacity(ours.seedExchange, server)) / 2));
     const roundSeconds = settings.durationSeconds / settings.rounds;
-    const scenario = `seed exchange at ${victimRate}/s = half capacity (open loop)`;
+    const scenario = `Curity exchange at ${victimRate}/s = half capacity (open loop)`;
     const aloneScenario = `${scenario}, alone [hostile ${variant} server]`;
     const withScenario = `${scenario} + hostile ${variant} at ${settings.hostileRate}/s`;
     const victims = { alone: new LatencyRecorder(), with: new LatencyRecorder() };
@@ -581,7 +581,7 @@ async function benchHostile(settings: BenchSettings, idp: IdentityProvider, toke
   const capacityFrom: HostilePhase['capacityFrom'] = capacityRps === undefined ? 'hostile phase' : 'tokenproc phase';
   const capacity = async (victims: Target, server: ChildServer) => {
     if (capacityRps === undefined) {
-      const saturated = await measured('seed exchange saturated (hostile phase: capacity)', server, () => saturate(victims, { connections: settings.connections, durationSeconds: settings.durationSeconds }), () => warmUp(victims, settings.connections, settings.warmupSeconds));
+      const saturated = await measured('Curity exchange saturated (hostile phase: capacity)', server, () => saturate(victims, { connections: settings.connections, durationSeconds: settings.durationSeconds }), () => warmUp(victims, settings.connections, settings.warmupSeconds));
       capacityRps = saturated.rps;
     }
     return capacityRps;
@@ -591,7 +591,7 @@ async function benchHostile(settings: BenchSettings, idp: IdentityProvider, toke
   return { capacityRps: capacityRps ?? Number.NaN, capacityFrom, runs };
 }
 
-const workersScenario = (workers: number) => `seed exchange, TOKENPROC_WORKERS=${workers}`;
+const workersScenario = (workers: number) => `Curity exchange, TOKENPROC_WORKERS=${workers}`;
 
 interface WorkersPhase {
   compared: SideBySide;
@@ -769,7 +769,7 @@ function sandboxFigures(cost: SandboxCost | null): Figure[] {
     [
       'sandbox_main_thread_us_per_call',
       fixed(cost.mainThreadMicrosPerCall, 1),
-      `seed 000, in process, 1 call at a time (${cost.calls} calls): main-thread CPU per engine.run ${fixed(cost.mainThreadMicrosPerCall + cost.signingMicrosPerCall, 1)} µs less ES256 signing ${fixed(cost.signingMicrosPerCall, 1)} µs`,
+      `Curity downscoping procedure, in process, 1 call at a time (${cost.calls} calls): main-thread CPU per engine.run ${fixed(cost.mainThreadMicrosPerCall + cost.signingMicrosPerCall, 1)} µs less ES256 signing ${fixed(cost.signingMicrosPerCall, 1)} µs`,
     ],
   ];
 }

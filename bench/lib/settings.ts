@@ -11,7 +11,7 @@ export interface BenchSettings {
   /** Seconds each measured run lasts. */
   durationSeconds: number;
   /**
-   * The saturation runs of the seed exchange, the bare floor and the peer (and of the two workers
+   * The saturation runs of the Curity exchange, the bare floor and the peer (and of the two workers
    * settings) are taken in turns, in this many rounds of durationSeconds/rounds each; so are the
    * hostile phase's victims, alone and with the hostile client (BENCH_ROUNDS, default 4).
    */
@@ -50,7 +50,7 @@ export interface BenchSettings {
 export const BENCH_USAGE = `usage: npm run bench [-- --help]
 
 Measures the token endpoint on loopback: the crypto floor, the sandbox's cost per exchange, then
-seed 000's exchange on tokenproc, the bare floor server and node-oidc-provider saturated in turns,
+the exchange with Curity's downscoping procedure on tokenproc, the bare floor server and node-oidc-provider saturated in turns,
 then tokenproc's other scenarios; then tokenproc next to a hostile client whose procedure never ends,
 and tokenproc with 1 and 2 worker processes. Prints two tables and one JSON line; also writes
 bench/results/*.json.
@@ -75,7 +75,7 @@ Settings (environment):
   TOKENPROC_WORKERS       passed on to tokenproc in every phase but "workers", which sets it to 1 and 2
 
 Sandbox v2 figures (also printed as a second table; see bench/RESULTS.md):
-  hostile_neighbour_p99_ratio_loop, _alloc   phase "hostile": p99 of normal seed exchanges (open loop at
+  hostile_neighbour_p99_ratio_loop, _alloc   phase "hostile": p99 of normal Curity exchanges (open loop at
       half the server's capacity: the tokenproc phase's exchange_rps, else a short saturation run) while
       a hostile client's never-ending procedure is called BENCH_HOSTILE_RATE times a second, over their
       p99 alone on the same server, in BENCH_ROUNDS rounds of alternating order (alone, with | with, alone ...;
@@ -83,10 +83,10 @@ Sandbox v2 figures (also printed as a second table; see bench/RESULTS.md):
       With: _by_round (the ratio in each round), hostile_victims_[alone_]p99_ms_*, _rps_*, _errors_*
       (non-2xx + socket errors; a ratio means little when these are not 0) and hostile_requests_*
       (status counts over all rounds; 500 expected).
-  workers_1_rps, workers_2_rps, workers_2_to_1_ratio   phase "workers": the seed exchange saturated on
+  workers_1_rps, workers_2_rps, workers_2_to_1_ratio   phase "workers": the Curity exchange saturated on
       tokenproc with TOKENPROC_WORKERS=1 and =2, both running, in turns (BENCH_ROUNDS).
-  sandbox_main_thread_us_per_call   phase "sandbox": main-thread CPU per engine.run of seed 000's
-      procedure, in process, one call at a time, ES256 signing excluded (measured apart:
+  sandbox_main_thread_us_per_call   phase "sandbox": main-thread CPU per engine.run of the Curity
+      downscoping procedure, in process, one call at a time, ES256 signing excluded (measured apart:
       sandbox_main_thread_signing_us_per_call).
 `;
 

@@ -1,7 +1,7 @@
 /**
  * Our server as a user runs it: `tokenproc serve` on the embedded store in a fresh data directory,
- * configured only through the admin API: a trusted identity provider with inline keys, seed 000's
- * first procedure, a client that runs it, and a client that runs the built-in defaults; optionally
+ * configured only through the admin API: a trusted identity provider with inline keys, the
+ * downscoping procedure of Curity's tutorial, a client that runs it, and a client that runs the built-in defaults; optionally
  * more procedures with a client each (the hostile phase's procedures that never end), and a number
  * of worker processes (TOKENPROC_WORKERS).
  */
@@ -21,7 +21,7 @@ const SEED_PROCEDURE_ID = 'bench-curity-downscope';
 
 export interface TokenprocTarget {
   readonly server: ChildServer;
-  /** Runs seed 000's first procedure for token exchange. */
+  /** Runs the downscoping procedure of Curity's Implementing Token Exchange tutorial. */
   readonly procedureClient: BenchClient;
   /** Names no procedure: the built-in defaults run (token exchange and client_credentials). */
   readonly defaultClient: BenchClient;

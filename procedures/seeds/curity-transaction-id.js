@@ -1,4 +1,4 @@
-/* exported result */ // Source: /work/shared/seeds/000_8f4835d4912cda78.txt (Curity, "Implementing Token Exchange"), copied verbatim.
+/* exported result */ // Source: Curity's "Implementing Token Exchange" tutorial, copied verbatim.
 function result(context) {
 var tokenData = context.getPresentedSubjectToken();
 var presentedDelegation = context.getPresentedSubjectTokenDelegation();

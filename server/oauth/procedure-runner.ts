@@ -45,8 +45,8 @@ export class ProcedureRunner {
   private readonly logger: Logger;
   private readonly metrics: ServerMetrics | null;
   /**
-   * A procedure whose response is corrected is corrected on every call (seed 000 answers the subject
-   * token's scope, not the issued one): the first time per procedure version and set of members is a
+   * A procedure whose response is corrected is corrected on every call (the downscoping procedure of
+   * Curity's Implementing Token Exchange tutorial answers the subject token's scope, not the issued one): the first time per procedure version and set of members is a
    * warning, later ones are debug lines, so the log says it once instead of once per request.
    */
   private readonly warnedCorrections = new Set<string>();

@@ -16,7 +16,7 @@ import type { Result } from '../../server/oauth/errors.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
-/** The client of /work/shared/spec/interfaces.md, with a real secret. */
+/** The client example of the interface contract (interfaces.md), with a real secret. */
 const specClient = {
   client_id: 'orders-api-client',
   client_secret: 'myS3cret',
