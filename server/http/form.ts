@@ -7,6 +7,7 @@ import { fail, ok, oauthError, type Result } from '../oauth/errors.ts';
 
 export type FormParams = ReadonlyMap<string, readonly string[]>;
 
+/** Repeatable in some grant; each grant narrows this to its own (GrantHandler.repeatableParameters). */
 export const REPEATABLE_PARAMETERS: ReadonlySet<string> = new Set(['resource', 'audience']);
 
 function decodeComponent(raw: string): string | null {

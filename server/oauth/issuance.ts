@@ -55,6 +55,21 @@ export function defaultAudiences(client: ClientRecord): string[] {
 
 const failure = (error: HostFailure['error'], description: string): HostFailure => ({ error, description });
 
+/**
+ * The one scope rule: every scope well-formed (RFC 6749 §3.3) and within the client's registered
+ * scope. Answers the scopes without repeats, in the order asked.
+ */
+export function allowedScopes(client: ClientRecord, requested: readonly unknown[]): { ok: true; scopes: string[] } | { ok: false; failure: HostFailure } {
+  const registered = scopeSet(client.scope);
+  const scopes: string[] = [];
+  for (const scope of requested) {
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return { ok: false, failure: failure('invalid_scope', 'A requested scope is malformed') };
+    if (!registered.has(scope)) return { ok: false, failure: failure('invalid_scope', `Scope ${scope} is not allowed for this client`) };
+    if (!scopes.includes(scope)) scopes.push(scope);
+  }
+  return { ok: true, scopes };
+}
+
 interface ValidatedContext {
   audiences: string[];
   scopes: string[];
@@ -74,13 +89,9 @@ export class RequestIssuer implements ProcedureHost {
   }
 
   initialize(request: InitializeRequest): InitializedContextData | HostFailure {
-    const allowedScopes = scopeSet(this.client.scope);
-    const scopes: string[] = [];
-    for (const scope of request.scopes) {
-      if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return failure('invalid_scope', 'A requested scope is malformed');
-      if (!allowedScopes.has(scope)) return failure('invalid_scope', `Scope ${scope} is not allowed for this client`);
-      if (!scopes.includes(scope)) scopes.push(scope);
-    }
+    const allowed = allowedScopes(this.client, request.scopes);
+    if (!allowed.ok) return allowed.failure;
+    const scopes = allowed.scopes;
     const audiences: string[] = [];
     for (const audience of request.audiences) {
       if (typeof audience !== 'string' || audience === '') return failure('invalid_target', 'An audience is malformed');

@@ -85,6 +85,11 @@ export class TokenEndpoint {
     if (!client.grant_types.includes(grantType as GrantType)) {
       return refuse(oauthError('unauthorized_client', 'The client may not use this grant type'), grantType);
     }
+    for (const [name, values] of params) {
+      if (values.length > 1 && !handler.repeatableParameters.has(name)) {
+        return refuse(oauthError('invalid_request', `Parameter ${name} is repeated`), grantType);
+      }
+    }
 
     const view = requestView(request.method, request.path, request.remoteAddress, params, request.headers);
     const outcome = await handler.handle({ client, params, requestId: request.requestId, view });

@@ -78,6 +78,15 @@ describe('client_credentials', () => {
     expectOAuthError(await server.token({ grant_type: 'client_credentials', resource: 'https://api.example.com/#frag' }, { id: 'orders-api-client', secret: SECRET }), 400, 'invalid_target');
   });
 
+  it('lets resource repeat but not audience, which only token exchange may repeat', async () => {
+    const auth = { id: 'orders-api-client', secret: SECRET };
+    const twoResources = await server.token({ grant_type: 'client_credentials', resource: ['https://api.example.com', 'https://other.example.com'] }, auth);
+    expect(twoResources.status).toBe(200);
+    const twoAudiences = await server.token({ grant_type: 'client_credentials', audience: ['https://api.example.com', 'https://other.example.com'] }, auth);
+    expectOAuthError(twoAudiences, 400, 'invalid_request');
+    expect(twoAudiences.body.error_description).toBe('Parameter audience is repeated');
+  });
+
   it('treats empty parameters as omitted and ignores unknown ones', async () => {
     const result = await server.token({ grant_type: 'client_credentials', scope: '', foo: 'bar', 'x-y': '1' }, { id: 'orders-api-client', secret: SECRET });
     expect(result.status).toBe(200);

@@ -8,7 +8,7 @@ import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
 import { GRANT_CLIENT_CREDENTIALS } from '../../store/types.ts';
 import { fail, oauthError } from '../errors.ts';
 import { requestedScopes, requestedTargets } from '../targets.ts';
-import { RequestIssuer, scopeSet } from '../issuance.ts';
+import { allowedScopes, RequestIssuer, scopeSet } from '../issuance.ts';
 import { ProcedureRunner } from '../procedure-runner.ts';
 import type { TokenServices } from '../token-services.ts';
 import { clientView } from '../procedure-input.ts';
@@ -17,6 +17,8 @@ const FLOW = 'oauth-token-client-credentials' as const;
 
 export class ClientCredentialsGrant implements GrantHandler {
   readonly grantType = GRANT_CLIENT_CREDENTIALS;
+  /** RFC 8707 lets `resource` repeat; `audience` is token exchange's (RFC 8693) and may appear once. */
+  readonly repeatableParameters: ReadonlySet<string> = new Set(['resource']);
   private readonly services: TokenServices;
 
   constructor(services: TokenServices) {
@@ -26,12 +28,10 @@ export class ClientCredentialsGrant implements GrantHandler {
   async handle(request: GrantRequest): Promise<GrantOutcome> {
     const refused = (error: ReturnType<typeof oauthError>): GrantOutcome => ({ response: fail(error), issued: [], diagnostic: null });
     const { client, params } = request;
-    const allowed = scopeSet(client.scope);
     const requested = requestedScopes(params);
-    for (const scope of requested) {
-      if (!allowed.has(scope)) return refused(oauthError('invalid_scope', `Scope ${scope} is not allowed for this client`));
-    }
-    const scopes = requested.length > 0 ? requested : [...allowed];
+    const allowed = allowedScopes(client, requested);
+    if (!allowed.ok) return refused(oauthError(allowed.failure.error, allowed.failure.description));
+    const scopes = requested.length > 0 ? allowed.scopes : [...scopeSet(client.scope)];
     const targets = requestedTargets(params, this.services.config.maxTargets);
     if (!targets.ok) return refused(targets.error);
 

@@ -22,5 +22,10 @@ export interface GrantOutcome {
 
 export interface GrantHandler {
   readonly grantType: GrantType;
+  /**
+   * Parameters this grant accepts more than once (as node-oidc-provider's grants declare theirs);
+   * any other repeated parameter is invalid_request. A subset of REPEATABLE_PARAMETERS.
+   */
+  readonly repeatableParameters: ReadonlySet<string>;
   handle(request: GrantRequest): Promise<GrantOutcome>;
 }

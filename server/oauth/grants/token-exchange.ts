@@ -44,6 +44,8 @@ function invalidRequest(description: string): OAuthError {
 
 export class TokenExchangeGrant implements GrantHandler {
   readonly grantType = GRANT_TOKEN_EXCHANGE;
+  /** RFC 8693 §2.1: `resource` and `audience` may each appear more than once. */
+  readonly repeatableParameters: ReadonlySet<string> = new Set(['resource', 'audience']);
   private readonly services: TokenServices;
 
   constructor(services: TokenServices) {
