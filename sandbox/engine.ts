@@ -125,6 +125,71 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
     });
   }
 
+  /** What one call needs besides its state: the pair's slot, the version, the serialised input. */
+  interface CallPlan {
+    procedure: ProcedureRef;
+    input: ProcedureInput;
+    host: ProcedureHost;
+    runOptions: RunOptions;
+    label: string;
+    sha256: string;
+    slotKey: string;
+    inputJson: string;
+  }
+
+  /**
+   * A pair that has not yet answered cleanly, or failed on a limit lately, runs one call at a time:
+   * a hostile procedure gets one runaway isolate, not one per concurrent request.
+   */
+  function acquireFor(plan: CallPlan, state: CallState) {
+    const { procedure, slotKey, sha256, label } = plan;
+    const maxIsolates = paths.trusted(slotKey, sha256) ? undefined : 1;
+    return pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state, maxIsolates });
+  }
+
+  /** The promoted path; null when the call was stopped at the synchronous limit and must run again. */
+  async function runPromoted(plan: CallPlan): Promise<ProcedureOutcome | null> {
+    const state = callState(plan.procedure, plan.input, plan.host, plan.runOptions);
+    const lease = await acquireFor(plan, state);
+    if (!lease.ok) return lease.outcome;
+    // Nothing else runs on this thread until the call returns: acquire and release bracket it.
+    const result = callProcedureIsolateSync(lease.procedureIsolate, plan.inputJson, state, plan.label, settings);
+    pool.release(lease.procedureIsolate, result.reusable, state);
+    const memoryStop = result.outcome.kind === 'failure' && result.outcome.reason === 'memory_limit';
+    if (!result.overran && !memoryStop) return result.outcome;
+    paths.recordStop(plan.slotKey, plan.sha256, {
+      procedureId: plan.procedure.id,
+      requestId: plan.runOptions.requestId,
+      elapsedMs: result.elapsedMs,
+      scriptCpuMs: result.scriptCpuMs,
+      hostBudgetExceeded: result.budgetExceeded,
+    });
+    // Only what the second attempt issues may be answered.
+    plan.host.reset?.();
+    return result.overran ? null : result.outcome;
+  }
+
+  /** The isolate's own thread: probation, demoted pairs, and promoted calls run again. */
+  async function runOnOwnThread(plan: CallPlan): Promise<ProcedureOutcome> {
+    const state = callState(plan.procedure, plan.input, plan.host, plan.runOptions);
+    const lease = await acquireFor(plan, state);
+    if (!lease.ok) return lease.outcome;
+    let reusable = false;
+    try {
+      const result = await callProcedureIsolate(lease.procedureIsolate, plan.inputJson, state, plan.label, settings);
+      reusable = result.reusable;
+      const suspended = paths.recordOwnThreadCall(plan.slotKey, plan.sha256, result.outcome, result.cpuMs);
+      if (suspended > 0) {
+        const clientId = plan.input.client.id;
+        events.warn('procedure suspended after repeated limit failures', { procedure_id: plan.procedure.id, client_id: clientId, until: new Date(suspended).toISOString() });
+        options.onSuspended?.({ procedureId: plan.procedure.id, clientId, sha256: plan.sha256, until: suspended });
+      }
+      return result.outcome;
+    } finally {
+      pool.release(lease.procedureIsolate, reusable, state);
+    }
+  }
+
   async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
     if (closed) throw new Error('the procedure engine is closed');
     const { label, sha256 } = knownProcedure(procedure);
@@ -134,65 +199,8 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       // Not logged per call: the suspension was logged when it began.
       return failure('suspended', label, `the procedure kept failing on its limits and is suspended until ${new Date(suspendedUntil).toISOString()}`);
     }
-    const inputJson = serializeProcedureInput(input);
-    // A pair that has not yet answered cleanly, or failed on a limit lately, runs one call at a time:
-    // a hostile procedure gets one runaway isolate, not one per concurrent request.
-    const acquireFor = (state: CallState) =>
-      pool.acquire({ procedureId: procedure.id, slotKey, source: procedure.source, sha256, label, state, maxIsolates: paths.trusted(slotKey, sha256) ? undefined : 1 });
-    let outcome: ProcedureOutcome | null = null;
-
-    if (paths.isPromoted(slotKey, sha256)) {
-      const state = callState(procedure, input, host, runOptions);
-      const lease = await acquireFor(state);
-      if (!lease.ok) {
-        outcome = lease.outcome;
-      } else {
-        // Nothing else runs on this thread until the call returns: acquire and release bracket it.
-        const result = callProcedureIsolateSync(lease.procedureIsolate, inputJson, state, label, settings);
-        pool.release(lease.procedureIsolate, result.reusable, state);
-        const stopped = result.overran || (result.outcome.kind === 'failure' && result.outcome.reason === 'memory_limit');
-        if (stopped) {
-          paths.recordStop(slotKey, sha256, {
-            procedureId: procedure.id,
-            requestId: runOptions.requestId,
-            elapsedMs: result.elapsedMs,
-            scriptCpuMs: result.scriptCpuMs,
-            hostBudgetExceeded: result.budgetExceeded,
-          });
-          // Only what the second attempt issues may be answered.
-          host.reset?.();
-          if (!result.overran) outcome = result.outcome;
-        } else {
-          outcome = result.outcome;
-        }
-      }
-    }
-
-    if (outcome === null) {
-      const state = callState(procedure, input, host, runOptions);
-      const lease = await acquireFor(state);
-      if (lease.ok) {
-        let reusable = false;
-        try {
-          const result = await callProcedureIsolate(lease.procedureIsolate, inputJson, state, label, settings);
-          outcome = result.outcome;
-          reusable = result.reusable;
-          const suspended = paths.recordOwnThreadCall(slotKey, sha256, outcome, result.cpuMs);
-          if (suspended > 0) {
-            events.warn('procedure suspended after repeated limit failures', {
-              procedure_id: procedure.id,
-              client_id: input.client.id,
-              until: new Date(suspended).toISOString(),
-            });
-            options.onSuspended?.({ procedureId: procedure.id, clientId: input.client.id, sha256, until: suspended });
-          }
-        } finally {
-          pool.release(lease.procedureIsolate, reusable, state);
-        }
-      } else {
-        outcome = lease.outcome;
-      }
-    }
+    const plan: CallPlan = { procedure, input, host, runOptions, label, sha256, slotKey, inputJson: serializeProcedureInput(input) };
+    const outcome = (paths.isPromoted(slotKey, sha256) ? await runPromoted(plan) : null) ?? (await runOnOwnThread(plan));
 
     if (outcome.kind === 'failure') {
       events.warn('token procedure failed', {
