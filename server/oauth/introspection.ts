@@ -1,33 +1,22 @@
 /**
  * POST /oauth/v2/oauth-introspect (RFC 7662). Any authenticated client may introspect. Only JWTs
  * this server signed, unexpired and with a key it still publishes, are active; everything else is
- * exactly `{"active": false}`.
+ * exactly `{"active": false}`. Tokens are checked by the presented-token validator, as the token
+ * exchange checks a subject token of ours: what introspects as active, the exchange accepts.
  */
-import * as jose from 'jose';
 import type { ClientAuthenticator } from '../clients/authenticator.ts';
+import type { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import { oauthError } from './errors.ts';
 import { firstValue, isFormContentType, parseForm } from '../http/form.ts';
 import { errorResponse, NO_STORE_HEADERS, type EndpointRequest, type EndpointResponse } from './token-endpoint.ts';
-import { SIGNING_ALGORITHMS, type TokenSigner } from '../tokens/keys.ts';
 
 export class IntrospectionEndpoint {
   private readonly authenticator: ClientAuthenticator;
-  private readonly signer: TokenSigner;
-  private readonly clockSkewSeconds: number;
-  private jwks: { source: readonly unknown[]; set: ReturnType<typeof jose.createLocalJWKSet> } | null = null;
+  private readonly validator: PresentedTokenValidator;
 
-  constructor(authenticator: ClientAuthenticator, signer: TokenSigner, clockSkewSeconds: number) {
+  constructor(authenticator: ClientAuthenticator, validator: PresentedTokenValidator) {
     this.authenticator = authenticator;
-    this.signer = signer;
-    this.clockSkewSeconds = clockSkewSeconds;
-  }
-
-  private keySet(): ReturnType<typeof jose.createLocalJWKSet> {
-    const keys = this.signer.publicKeys();
-    if (!this.jwks || this.jwks.source !== keys) {
-      this.jwks = { source: keys, set: jose.createLocalJWKSet({ keys: keys.map((k) => ({ ...k })) }) };
-    }
-    return this.jwks.set;
+    this.validator = validator;
   }
 
   async handle(request: EndpointRequest): Promise<EndpointResponse> {
@@ -45,21 +34,12 @@ export class IntrospectionEndpoint {
   }
 
   async introspect(token: string): Promise<Record<string, unknown>> {
-    if (token.length > 16 * 1024) return { active: false };
-    try {
-      const { payload, protectedHeader } = await jose.jwtVerify(token, this.keySet(), {
-        issuer: this.signer.issuer,
-        algorithms: [...SIGNING_ALGORITHMS],
-        clockTolerance: this.clockSkewSeconds,
-        requiredClaims: ['exp', 'iat', 'sub'],
-      });
-      const typ = String(protectedHeader.typ ?? '').toLowerCase();
-      const tokenType = typ === 'at+jwt' || typ === 'application/at+jwt' ? 'Bearer' : 'N_A';
-      // A claim named `active` (procedures may carry subject claims over) never overrides the answer.
-      const { active: _claimedActive, token_type: _claimedType, ...claims } = payload;
-      return { active: true, ...claims, token_type: tokenType };
-    } catch {
-      return { active: false };
-    }
+    const verified = await this.validator.verifyOwnToken(token);
+    if (!verified.ok) return { active: false };
+    const typ = String(verified.header.typ ?? '').toLowerCase();
+    const tokenType = typ === 'at+jwt' || typ === 'application/at+jwt' ? 'Bearer' : 'N_A';
+    // A claim named `active` (procedures may carry subject claims over) never overrides the answer.
+    const { active: _claimedActive, token_type: _claimedType, ...claims } = verified.claims;
+    return { active: true, ...claims, token_type: tokenType };
   }
 }

@@ -114,7 +114,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.onProcedureLog ? { onProcedureLog: options.onProcedureLog } : {}),
   };
   const tokenEndpoint = new TokenEndpoint([new ClientCredentialsGrant(services), new TokenExchangeGrant(services)], authenticator, metrics);
-  const introspection = new IntrospectionEndpoint(authenticator, activeSigner, config.clockSkewSeconds);
+  const introspection = new IntrospectionEndpoint(authenticator, validator);
 
   return {
     config,

@@ -231,6 +231,23 @@ export class PresentedTokenValidator {
     return { status: 'valid', claims, header, source };
   }
 
+  /**
+   * A token this server issued, checked exactly as a presented one is (steps 2, 4, 5 and 7 above:
+   * the same strict parse, claim rules and signature check), without asking whom it is meant for.
+   * Introspection answers with it, so a token it calls active is one the exchange also accepts.
+   * `exp`, `iat` and `sub` are required.
+   */
+  async verifyOwnToken(token: string): Promise<{ ok: true; claims: Record<string, unknown>; header: Record<string, unknown> } | { ok: false }> {
+    const parsed = parseCompactJws(token, this.maxTokenBytes, this.allowedAlgorithms);
+    if (!parsed.ok) return { ok: false };
+    const { header, claims, alg, kid, signingInput, signature } = parsed.jws;
+    if (claims.iss !== this.issuer) return { ok: false };
+    if (typeof claims.sub !== 'string' || typeof claims.iat !== 'number') return { ok: false };
+    if (this.checkTimesAndShapes(claims) !== null) return { ok: false };
+    const outcome = await this.verifySignature(signingInput, signature, alg, kid, { kind: 'self' });
+    return outcome === 'verified' ? { ok: true, claims, header } : { ok: false };
+  }
+
   /** Exact (code point) match; this server's own issuer wins over a trusted record with the same value. */
   private resolveIssuer(iss: string): ResolvedIssuer | null {
     if (iss === this.issuer) return { kind: 'self' };
@@ -239,12 +256,12 @@ export class PresentedTokenValidator {
   }
 
   /** The first problem with the claims (as the end of a reason sentence), or null. */
-  private checkClaims(claims: Record<string, unknown>, request: PresentedTokenRequest, issuer: ResolvedIssuer): string | null {
+  /** Claim shapes and times (step 5), whoever the token is for: the first problem, or null. */
+  private checkTimesAndShapes(claims: Record<string, unknown>): string | null {
     for (const claim of ['sub', 'client_id', 'azp', 'jti'] as const) {
       if (claims[claim] !== undefined && typeof claims[claim] !== 'string') return `has a malformed ${claim} claim`;
     }
-    const audience = audienceOf(claims.aud);
-    if (!audience) return 'has a malformed aud claim';
+    if (!audienceOf(claims.aud)) return 'has a malformed aud claim';
 
     const nowSeconds = this.now() / 1000;
     const skew = this.clockSkewSeconds;
@@ -257,6 +274,14 @@ export class PresentedTokenValidator {
     if (nowSeconds >= exp + skew) return 'has expired';
     if (nbf !== undefined && nbf > nowSeconds + skew) return 'is not valid yet';
     if (iat !== undefined && iat > nowSeconds + skew) return 'was issued in the future';
+    return null;
+  }
+
+  private checkClaims(claims: Record<string, unknown>, request: PresentedTokenRequest, issuer: ResolvedIssuer): string | null {
+    const problem = this.checkTimesAndShapes(claims);
+    if (problem !== null) return problem;
+    const audience = audienceOf(claims.aud) ?? [];
+    const { iat } = claims as { iat?: number };
 
     const caller = request.callerClientId;
     if (request.tokenType === TOKEN_TYPE_ID_TOKEN) {

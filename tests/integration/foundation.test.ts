@@ -297,7 +297,8 @@ describe('discovery, JWKS and introspection', () => {
     const tamperedPayload = Buffer.from(JSON.stringify({ ...jose.decodeJwt(token), scope: 'admin' })).toString('base64url');
     const foreign = await new jose.SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'ES256' }).setIssuer(server.issuer).setExpirationTime('5m').setIssuedAt()
       .sign((await jose.generateKeyPair('ES256')).privateKey);
-    for (const candidate of ['garbage', `${h}.${tamperedPayload}.${s}`, foreign]) {
+    // `==` padding: a second spelling of the same signature, which the token exchange refuses too.
+    for (const candidate of ['garbage', `${h}.${tamperedPayload}.${s}`, foreign, `${h}.${p}.${s}==`, `${h}.${p}=.${s}`]) {
       const response = await fetch(`${server.origin}/oauth/v2/oauth-introspect`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('orders-api-client', SECRET) },
