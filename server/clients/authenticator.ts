@@ -3,8 +3,8 @@
  * client_secret_post and private_key_jwt (RFC 6749 §2.3, RFC 7523). Returns a value, never
  * throws: either the authenticated client or the OAuth error to send.
  */
-import * as jose from 'jose';
 import type { ClientRecord, Store } from '../store/types.ts';
+import type { JsonWebKeyLike, PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
 import { VerifiedSecretCache, verifySecret, hashSecret } from './secrets.ts';
@@ -12,6 +12,7 @@ import { FailedAuthThrottle } from './throttle.ts';
 
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const ASSERTION_ALGORITHM_SET: ReadonlySet<string> = new Set(ASSERTION_ALGORITHMS);
 
 export type AuthMethodUsed = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -27,6 +28,8 @@ export interface ClientAuthenticatorOptions {
   assertionAudiences(): readonly string[];
   clockSkewSeconds: number;
   now?: () => number;
+  /** The one JWT verifier (strict parse, claim times, key selection, signature), shared with the token exchange. */
+  verifier: Pick<PresentedTokenValidator, 'parseJwt' | 'verifyWithKeys'>;
 }
 
 const BASIC_CHALLENGE = 'Basic realm="tokenproc"';
@@ -137,31 +140,25 @@ export class ClientAuthenticator {
     const refuse = (why: string) => fail(invalidClient(why));
     if (assertionType !== CLIENT_ASSERTION_TYPE_JWT_BEARER) return refuse('Unsupported client_assertion_type');
     if (assertion.split('.').length !== 3 || assertion.includes(',')) return refuse('client_assertion must be one signed JWT');
-    let unverified: jose.JWTPayload;
-    try {
-      unverified = jose.decodeJwt(assertion);
-    } catch {
-      return refuse('client_assertion is malformed');
-    }
-    const clientId = unverified.sub;
-    if (typeof clientId !== 'string' || unverified.iss !== clientId) return refuse('client_assertion iss and sub must both be the client_id');
+    const jws = this.options.verifier.parseJwt(assertion, ASSERTION_ALGORITHM_SET);
+    if (jws === null) return refuse('client_assertion is malformed');
+    const claims = jws.claims;
+    const clientId = claims.sub;
+    if (typeof clientId !== 'string' || claims.iss !== clientId) return refuse('client_assertion iss and sub must both be the client_id');
     if (bodyClientId !== undefined && bodyClientId !== clientId) return refuse('client_id does not match the client_assertion');
     const client = this.options.lookupClient(clientId);
     if (!client?.jwks) return refuse('Client authentication failed');
-    const now = this.now();
+    const keys: readonly JsonWebKeyLike[] = Array.isArray(client.jwks.keys) ? (client.jwks.keys as JsonWebKeyLike[]) : [];
+    if ((await this.options.verifier.verifyWithKeys(jws, keys)) !== 'verified') return refuse('client_assertion is not valid');
+    // RFC 7523 §3: the audience names this authorization server (its issuer or an endpoint).
+    const audiences = this.options.assertionAudiences();
+    const aud = claims.aud;
+    const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!named.some((value) => typeof value === 'string' && audiences.includes(value))) return refuse('client_assertion is not valid');
+    const jti = claims.jti;
+    const exp = claims.exp;
+    if (typeof jti !== 'string' || typeof exp !== 'number') return refuse('client_assertion needs jti and exp');
     try {
-      const { payload } = await jose.jwtVerify(assertion, jose.createLocalJWKSet(client.jwks as jose.JSONWebKeySet), {
-        algorithms: [...ASSERTION_ALGORITHMS],
-        issuer: clientId,
-        subject: clientId,
-        audience: [...this.options.assertionAudiences()],
-        clockTolerance: this.options.clockSkewSeconds,
-        requiredClaims: ['exp', 'jti'],
-        currentDate: new Date(now),
-      });
-      const jti = payload.jti;
-      const exp = payload.exp;
-      if (typeof jti !== 'string' || typeof exp !== 'number') return refuse('client_assertion needs jti and exp');
       if (!(await this.options.store.recordAssertionJti(clientId, jti, exp + this.options.clockSkewSeconds))) return refuse('client_assertion was already used');
     } catch {
       return refuse('client_assertion is not valid');

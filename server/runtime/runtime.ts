@@ -65,13 +65,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const activeSigner = signer;
 
   const urls = endpointUrls(config.issuer);
-  const authenticator = new ClientAuthenticator({
-    store,
-    lookupClient: (id) => cache.snapshot.clients.get(id),
-    assertionAudiences: () => [config.issuer, `${config.issuer}/`, urls.token, urls.introspection],
-    clockSkewSeconds: config.clockSkewSeconds,
-    now,
-  });
   const validator = new PresentedTokenValidator({
     issuer: config.issuer,
     ownPublicKeys: () => activeSigner.publicKeys(),
@@ -80,6 +73,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     clockSkewSeconds: config.clockSkewSeconds,
     maxTokenBytes: config.maxPresentedTokenBytes,
     onJwksFetchError: (issuerId, problem) => logger.warn('fetching a trusted issuer JWKS failed', { trusted_issuer: issuerId, problem }),
+  });
+  const authenticator = new ClientAuthenticator({
+    store,
+    lookupClient: (id) => cache.snapshot.clients.get(id),
+    assertionAudiences: () => [config.issuer, `${config.issuer}/`, urls.token, urls.introspection],
+    clockSkewSeconds: config.clockSkewSeconds,
+    now,
+    verifier: validator,
   });
   let trustedIssuersSeen = JSON.stringify(cache.snapshot.trustedIssuers);
   cache.onChange((snapshot) => {

@@ -1,8 +1,10 @@
 /**
  * Signing keys. A key of the configured algorithm (ES256 by default; RS256, which RFC 9068 §2.1
  * requires servers to support, on request) is generated at first start and kept in the store, so
- * restarts keep verifying earlier tokens. Changing the algorithm is a rotation. Signing is synchronous node:crypto because the sandbox calls it from
- * inside a running procedure; verification elsewhere uses jose.
+ * restarts keep verifying earlier tokens. Changing the algorithm is a rotation. Signing is
+ * synchronous node:crypto because the sandbox calls it from inside a running procedure;
+ * verification of every JWT (presented tokens, introspection, client assertions) is
+ * presented-token-validator.ts's.
  */
 import crypto from 'node:crypto';
 import type { Store, SigningKeyRecord } from '../store/types.ts';

@@ -35,7 +35,7 @@ import {
   normalizedTyp,
   parseCompactJws,
 } from './jws-guards.ts';
-import type { CompactJwsProblem, JsonWebKeyLike } from './jws-guards.ts';
+import type { CompactJwsProblem, JsonWebKeyLike, ParsedCompactJws } from './jws-guards.ts';
 import { importVerificationKey, verifySignature } from './jws-verify.ts';
 import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
@@ -115,7 +115,7 @@ type ResolvedIssuer =
   | { kind: 'self' }
   | { kind: 'trusted'; record: TrustedIssuerRecord };
 
-type SignatureOutcome = 'verified' | 'bad_signature' | 'unknown_key' | 'keys_unavailable';
+export type SignatureOutcome = 'verified' | 'bad_signature' | 'unknown_key' | 'keys_unavailable';
 
 /** Public members by key type: only these reach the crypto layer (no x5c, key_ops or ext quirks). */
 const PUBLIC_JWK_MEMBERS: Readonly<Record<string, readonly string[]>> = {
@@ -248,6 +248,25 @@ export class PresentedTokenValidator {
     return outcome === 'verified' ? { ok: true, claims, header } : { ok: false };
   }
 
+  /**
+   * Step 2 alone, for a JWT whose keys depend on its unverified claims (a client assertion names
+   * its client, whose registered keys then verify it): the strict parse with `algorithms`.
+   */
+  parseJwt(token: string, algorithms: ReadonlySet<string>): ParsedCompactJws | null {
+    const parsed = parseCompactJws(token, this.maxTokenBytes, algorithms);
+    return parsed.ok ? parsed.jws : null;
+  }
+
+  /**
+   * Steps 5 and 7 for a parsed JWT and the keys that may have signed it (a client's registered
+   * JWKS): claim shapes, `exp` required, times within the clock skew, and the signature. Whom it
+   * is from and for is the caller's to check.
+   */
+  async verifyWithKeys(jws: ParsedCompactJws, keys: readonly JsonWebKeyLike[]): Promise<'verified' | 'invalid_claims' | SignatureOutcome> {
+    if (this.checkTimesAndShapes(jws.claims) !== null) return 'invalid_claims';
+    return this.signatureWith(keys, jws.signingInput, jws.signature, jws.alg, jws.kid);
+  }
+
   /** Exact (code point) match; this server's own issuer wins over a trusted record with the same value. */
   private resolveIssuer(iss: string): ResolvedIssuer | null {
     if (iss === this.issuer) return { kind: 'self' };
@@ -325,14 +344,17 @@ export class PresentedTokenValidator {
       return 'keys_unavailable';
     }
 
-    let candidates = selectCandidates(keys, alg, kid);
-    if (candidates.length === 0 && remote) {
+    if (remote && selectCandidates(keys, alg, kid).length === 0) {
       keys = await this.remoteJwks.getKeys(remote.id, remote.uri, 'refresh_for_unknown_kid');
       if (!keys) return 'keys_unavailable';
-      candidates = selectCandidates(keys, alg, kid);
     }
-    if (candidates.length === 0) return 'unknown_key';
+    return this.signatureWith(keys, signingInput, signature, alg, kid);
+  }
 
+  /** Key selection and the signature check itself, over a key set already in hand. */
+  private async signatureWith(keys: readonly JsonWebKeyLike[], signingInput: Uint8Array, signature: Uint8Array, alg: string, kid: string | undefined): Promise<SignatureOutcome> {
+    const candidates = selectCandidates(keys, alg, kid);
+    if (candidates.length === 0) return 'unknown_key';
     for (const candidate of candidates.slice(0, MAX_KEYS_TRIED_WITHOUT_KID)) {
       const key = await this.importedKey(candidate, alg);
       // Otherwise try the next candidate (only when there was no kid, or several keys share one).

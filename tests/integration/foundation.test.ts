@@ -168,6 +168,30 @@ describe('client authentication', () => {
       .sign(keyPair.privateKey);
     expectOAuthError(await server.token({ ...form, client_assertion: foreignAud }), 401, 'invalid_client');
   });
+
+  it('checks a client assertion with the same verifier as a presented token: padding, expiry and HMAC refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = (jti: string, exp = now + 60) =>
+      new jose.SignJWT({ jti })
+        .setProtectedHeader({ alg: 'ES256', kid: 'jwt-client-key' })
+        .setIssuer('jwt-client').setSubject('jwt-client').setAudience(server.issuer).setIssuedAt(now).setExpirationTime(exp)
+        .sign(keyPair.privateKey);
+    const form = (clientAssertion: string) => ({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: clientAssertion,
+    });
+    // jose accepted this second spelling of a valid signature; the strict parse does not.
+    expectOAuthError(await server.token(form(`${await assertion('padded-1')}==`)), 401, 'invalid_client');
+    expectOAuthError(await server.token(form(await assertion('expired-1', now - 3600))), 401, 'invalid_client');
+    const hmac = await new jose.SignJWT({ jti: 'hmac-1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('jwt-client').setSubject('jwt-client').setAudience(server.issuer).setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(new TextEncoder().encode('a-secret-that-is-long-enough-for-hs256'));
+    expectOAuthError(await server.token(form(hmac)), 401, 'invalid_client');
+    // And a fresh, well-formed one still passes.
+    expect((await server.token(form(await assertion('fine-1')))).status).toBe(200);
+  });
 });
 
 describe('error catalogue', () => {
