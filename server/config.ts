@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
+import * as defaults from './defaults.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGORITHMS, type SigningAlg } from './tokens/keys.ts';
 
@@ -65,7 +66,7 @@ export const MAX_WORKERS = 64;
 
 /** TOKENPROC_WORKERS: a whole number from 1, or `auto` (one per core the process may use). */
 function parseWorkers(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 1;
+  if (raw === undefined || raw === '') return defaults.DEFAULT_WORKERS;
   if (raw.trim().toLowerCase() === 'auto') return Math.min(MAX_WORKERS, Math.max(1, os.availableParallelism()));
   return parseInteger('TOKENPROC_WORKERS', raw, 1, 1, MAX_WORKERS);
 }
@@ -105,8 +106,8 @@ function normalizeIssuer(raw: string): string {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): ServerConfig {
-  const port = parseInteger('PORT', overrides.port ?? env.PORT, 8080, 0, 65535);
-  const host = overrides.host ?? env.HOST ?? '127.0.0.1';
+  const port = parseInteger('PORT', overrides.port ?? env.PORT, defaults.DEFAULT_PORT, 0, 65535);
+  const host = overrides.host ?? env.HOST ?? defaults.DEFAULT_HOST;
   const configuredIssuer = overrides.issuer ?? env.TOKENPROC_ISSUER;
   const issuerRaw = configuredIssuer ?? `http://localhost:${port}`;
   const sandbox: SandboxLimits = {
@@ -121,26 +122,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   const signingAlg = env.TOKENPROC_SIGNING_ALG ?? DEFAULT_SIGNING_ALG;
   if (!isSigningAlg(signingAlg)) throw new ConfigError(`TOKENPROC_SIGNING_ALG must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
   requireTlsUnlessLoopback(issuer, env.TOKENPROC_ALLOW_HTTP_ISSUER === 'true');
+  const maxTokenLifetimeSeconds = parseInteger(
+    'TOKENPROC_MAX_TOKEN_LIFETIME',
+    env.TOKENPROC_MAX_TOKEN_LIFETIME,
+    defaults.DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    defaults.MIN_MAX_TOKEN_LIFETIME_SECONDS,
+    defaults.MAX_MAX_TOKEN_LIFETIME_SECONDS,
+  );
   return {
     port,
     host,
     issuer,
     issuerFromPort: configuredIssuer === undefined,
-    dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? './data'),
+    dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? defaults.DEFAULT_DATA_DIR),
     databaseUrl: overrides.databaseUrl ?? env.TOKENPROC_DATABASE_URL ?? null,
     adminKey: env.TOKENPROC_ADMIN_KEY ? env.TOKENPROC_ADMIN_KEY : null,
     configFile: overrides.config ?? env.TOKENPROC_CONFIG ?? null,
-    logLevel: env.LOG_LEVEL ?? 'info',
-    maxTokenLifetimeSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400),
-    defaultAccessTokenTtlSeconds: 300,
-    maxBodyBytes: 64 * 1024,
-    maxPresentedTokenBytes: 16 * 1024,
-    clockSkewSeconds: 60,
-    maxTargets: 4,
+    logLevel: env.LOG_LEVEL ?? defaults.DEFAULT_LOG_LEVEL,
+    maxTokenLifetimeSeconds,
+    defaultAccessTokenTtlSeconds: defaults.DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    maxBodyBytes: defaults.MAX_BODY_BYTES,
+    maxPresentedTokenBytes: defaults.MAX_TOKEN_BYTES,
+    clockSkewSeconds: defaults.CLOCK_SKEW_SECONDS,
+    maxTargets: defaults.MAX_TARGETS,
     signingAlg,
-    retiredKeyGraceSeconds: parseInteger('TOKENPROC_MAX_TOKEN_LIFETIME', env.TOKENPROC_MAX_TOKEN_LIFETIME, 86400, 60, 31 * 86400) + 300,
+    retiredKeyGraceSeconds: maxTokenLifetimeSeconds + defaults.RETIRED_KEY_EXTRA_GRACE_SECONDS,
     sandbox,
     workers: parseWorkers(overrides.workers ?? env.TOKENPROC_WORKERS),
-    workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, 1536, 256, 1024 * 1024),
+    workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, defaults.DEFAULT_WORKER_MAX_RSS_MB, 256, 1024 * 1024),
   };
 }

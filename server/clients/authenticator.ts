@@ -5,13 +5,15 @@
  */
 import type { ClientRecord, Store } from '../store/types.ts';
 import type { JsonWebKeyLike, PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
+import { DEFAULT_ALLOWED_ALGORITHMS } from '../tokens/jws-guards.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
 import { VerifiedSecretCache, verifySecret, hashSecret } from './secrets.ts';
 import { FailedAuthThrottle } from './throttle.ts';
 
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-export const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** RFC 7523 assertions: the asymmetric algorithms a presented token may use (never `none` or HS*). */
+export const ASSERTION_ALGORITHMS: readonly string[] = DEFAULT_ALLOWED_ALGORITHMS;
 const ASSERTION_ALGORITHM_SET: ReadonlySet<string> = new Set(ASSERTION_ALGORITHMS);
 
 export type AuthMethodUsed = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';

@@ -17,6 +17,7 @@ import type {
 } from '../../sandbox/types.ts';
 import type { TokenSigner } from '../tokens/keys.ts';
 import { newTokenId } from '../tokens/token-ids.ts';
+import { MAX_TOKEN_BYTES } from '../defaults.ts';
 
 export interface IssuedToken {
   kind: IssuerKind;
@@ -38,7 +39,7 @@ export interface IssuancePolicy {
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** Claims the server always sets itself. */
 const SERVER_CLAIMS = ['iss', 'iat', 'jti', 'aud', 'scope', 'nbf'] as const;
-const MAX_CLAIMS_BYTES = 16 * 1024;
+const MAX_CLAIMS_BYTES = MAX_TOKEN_BYTES;
 
 export function scopeSet(scope: string): Set<string> {
   return new Set(scope.split(' ').filter((s) => s !== ''));

@@ -20,13 +20,13 @@ import { createRuntime } from '../runtime/runtime.ts';
 import { createProcedureEngine } from '../../sandbox/engine.ts';
 import type { LogLevel, ProcedureEngine, SandboxLimits } from '../../sandbox/types.ts';
 import { hashSecret } from '../clients/secrets.ts';
+import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN } from '../tokens/presented-token-validator.ts';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../defaults.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
 
 /** The issuer of tokens made by the local runner; subject claims are signed as this issuer. */
 export const LOCAL_ISSUER = 'https://tokenproc.local';
 export const LOCAL_CLIENT_ID = 'local-client';
-const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
-const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 
 export interface LocalRunInput {
   flow: FlowId;
@@ -112,7 +112,7 @@ function localClient(input: LocalRunInput, secretHash: string, nowSeconds: numbe
     audiences: stringArray(given.audiences) ?? [],
     properties,
     procedures: { [input.flow]: input.procedure.id },
-    access_token_ttl: typeof given.access_token_ttl === 'number' ? given.access_token_ttl : 300,
+    access_token_ttl: typeof given.access_token_ttl === 'number' ? given.access_token_ttl : DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     accept_unvalidated_tokens: given.accept_unvalidated_tokens === true,
     created_at: nowSeconds,
     updated_at: nowSeconds,

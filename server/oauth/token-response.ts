@@ -7,11 +7,12 @@
 import { fail, ok, oauthError, type Result } from './errors.ts';
 import type { IssuedToken } from './issuance.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
+import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT } from '../tokens/presented-token-validator.ts';
 
 export const TOKEN_TYPE_URI: Readonly<Record<IssuerKind, string>> = {
-  access_token: 'urn:ietf:params:oauth:token-type:access_token',
-  jwt: 'urn:ietf:params:oauth:token-type:jwt',
-  id_token: 'urn:ietf:params:oauth:token-type:id_token',
+  access_token: TOKEN_TYPE_ACCESS_TOKEN,
+  jwt: TOKEN_TYPE_JWT,
+  id_token: TOKEN_TYPE_ID_TOKEN,
 };
 
 /** Response members a procedure may not set: this server issues no refresh tokens. */

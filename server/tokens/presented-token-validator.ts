@@ -39,6 +39,7 @@ import type { CompactJwsProblem, JsonWebKeyLike, ParsedCompactJws } from './jws-
 import { importVerificationKey, verifySignature } from './jws-verify.ts';
 import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
+import { MAX_TOKEN_BYTES } from '../defaults.ts';
 import type { JwksFetchProblem } from './remote-jwks.ts';
 
 export type { JsonWebKeyLike } from './jws-guards.ts';
@@ -52,7 +53,7 @@ export const SUPPORTED_PRESENTED_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE_AC
 
 /** The most clock skew the spec allows (seconds). */
 export const MAX_CLOCK_SKEW_SECONDS = 60;
-export const DEFAULT_MAX_TOKEN_BYTES = 16_384;
+export const DEFAULT_MAX_TOKEN_BYTES = MAX_TOKEN_BYTES;
 export const DEFAULT_JWKS_FETCH_TIMEOUT_MS = 3_000;
 export const DEFAULT_JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 export const DEFAULT_JWKS_REFRESH_COOLDOWN_MS = 60_000;
@@ -76,7 +77,7 @@ export interface PresentedTokenValidatorOptions {
   now?: () => number;
   /** Default 60, at most 60. */
   clockSkewSeconds?: number;
-  /** Default 16384. */
+  /** Default MAX_TOKEN_BYTES (16 KiB). */
   maxTokenBytes?: number;
   /** Default 3000. */
   jwksFetchTimeoutMs?: number;

@@ -1,0 +1,33 @@
+/**
+ * Every default and fixed limit of the server, in one place (as Express's defaultConfiguration and
+ * Duende's *Options classes keep theirs). config.ts reads the settable ones from here; modules that
+ * apply a fixed limit import it from here rather than writing the number again.
+ */
+
+/** Where the server listens and keeps its embedded store. */
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** Lifetime of an access token whose client sets no `access_token_ttl`, seconds. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
+/** Cap on any issued token's lifetime (TOKENPROC_MAX_TOKEN_LIFETIME), seconds, and its bounds. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+export const MIN_MAX_TOKEN_LIFETIME_SECONDS = 60;
+export const MAX_MAX_TOKEN_LIFETIME_SECONDS = 31 * 86_400;
+/** A retired signing key stays in the JWKS this much longer than the longest token lifetime. */
+export const RETIRED_KEY_EXTRA_GRACE_SECONDS = 300;
+
+/** Largest request body the endpoints read, bytes (413 beyond). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest subject, actor or introspected token, and largest claims set the server signs, bytes. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+/** Clock skew allowed on `exp`, `nbf` and `iat`, seconds (RFC 7519 §4.1.4: "a few minutes" at most). */
+export const CLOCK_SKEW_SECONDS = 60;
+/** `resource` and `audience` values one request may name, in all. */
+export const MAX_TARGETS = 4;
+
+/** Worker processes (TOKENPROC_WORKERS) and the resident memory past which one is replaced, MiB. */
+export const DEFAULT_WORKERS = 1;
+export const DEFAULT_WORKER_MAX_RSS_MB = 1536;
