@@ -1,8 +1,9 @@
 /**
- * The storage contract. The embedded SQLite store implements it now; a PostgreSQL store must pass
- * the same contract tests (tests/store/contract.ts) later. Every mutating call is one transaction
- * and appends its audit entry inside that transaction, so a crash leaves either the old or the new
- * state and never a change without its audit line.
+ * The storage contract, implemented once by the SQL store (sql-store.ts) over SQLite (the embedded
+ * store) and PostgreSQL (several instances); both pass the same contract tests
+ * (tests/store/contract.ts). Every mutating call is one transaction and appends its audit entry
+ * inside that transaction, so a crash leaves either the old or the new state and never a change
+ * without its audit line.
  */
 
 export type FlowId = 'oauth-token-oauth-token-exchange' | 'oauth-token-client-credentials';

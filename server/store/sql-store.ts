@@ -1,0 +1,418 @@
+/**
+ * The store, once, over a small driver per database (sqlite.ts, postgres.ts): the SQL and the
+ * logic of every method live here, the drivers only connect, run statements, hold transactions and
+ * migrate. Statements use `$1`-style parameters; where the two databases differ (ordering by code
+ * point, the insertion-order column, booleans, a numeric cast, JSON functions) the driver's
+ * dialect says how.
+ *
+ * Every configuration write runs in `driver.write` (the store-wide write lock taken up front),
+ * bumps the revision and appends its audit entry in the same transaction, so a crash leaves either
+ * the old or the new state and never a change without its audit line.
+ */
+import { createHash } from 'node:crypto';
+import { StoreConflictError } from './errors.ts';
+import type {
+  AuditEntry,
+  ClientRecord,
+  FlowId,
+  NewProcedureVersion,
+  ProcedureSummary,
+  ProcedureVersion,
+  SigningKeyRecord,
+  Store,
+  TrustedIssuerRecord,
+} from './types.ts';
+import { auditLimit, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
+import { auditEntries, type AuditInput } from './audit-entries.ts';
+
+export type SqlParam = string | number | boolean | null;
+/** A row as the drivers return it (rows.ts maps it to records). */
+export type SqlRow = Row;
+
+/** Runs one statement and answers its rows (none for a statement without RETURNING). */
+export interface SqlExecutor {
+  query(sql: string, params?: readonly SqlParam[]): Promise<SqlRow[]>;
+}
+
+/** What differs between the databases, as SQL fragments. */
+export interface SqlDialect {
+  /** An ORDER BY term ordering `column` by code point (SQLite's default; PostgreSQL needs COLLATE "C"). */
+  byCodePoint(column: string): string;
+  /** The signing_keys column that records insertion order (the tie-breaker of keys created in one second). */
+  readonly signingKeyInsertOrder: string;
+  /** A boolean as a parameter of the database's column type. */
+  bool(value: boolean): SqlParam;
+  /** A parameter compared as a number whatever its value (a non-integer audit cursor). */
+  numeric(parameter: string): string;
+  /** The ids of the clients whose `procedures` object names the procedure `$1`, by code point. */
+  readonly clientsNamingProcedure: string;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly dialect: SqlDialect;
+  /** One transaction: COMMIT when fn resolves, ROLLBACK when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** A configuration write: a transaction that holds the store-wide write lock from its start. */
+  write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  migrate(nowSeconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function clientIdsUsing(executor: SqlExecutor, dialect: SqlDialect, procedureId: string): Promise<string[]> {
+  const rows = await executor.query(dialect.clientsNamingProcedure, [procedureId]);
+  return rows.map((row) => text(row, 'client_id'));
+}
+
+export class SqlStore implements Store {
+  protected readonly driver: SqlDriver;
+  private readonly dialect: SqlDialect;
+  private readonly clock: () => number;
+
+  protected constructor(driver: SqlDriver, clock: () => number) {
+    this.driver = driver;
+    this.dialect = driver.dialect;
+    this.clock = clock;
+  }
+
+  async migrate(): Promise<void> {
+    await this.driver.migrate(this.clock());
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+
+  async revision(): Promise<number> {
+    return int((await this.driver.query('SELECT revision FROM store_revision WHERE id = 1'))[0], 'revision');
+  }
+
+  // ---- clients ----
+
+  async getClient(clientId: string): Promise<ClientRecord | null> {
+    const [row] = await this.driver.query('SELECT * FROM clients WHERE client_id = $1', [clientId]);
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return (await this.driver.query(`SELECT * FROM clients ORDER BY ${this.dialect.byCodePoint('client_id')}`)).map(toClient);
+  }
+
+  async putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }> {
+    return this.driver.write(async (tx) => {
+      // Checked under the write lock, so a concurrent procedure delete cannot leave the client naming nothing.
+      for (const [flow, procedureId] of Object.entries(client.procedures)) {
+        const [row] = await tx.query('SELECT flow FROM procedures WHERE id = $1', [procedureId]);
+        if (!row || row['flow'] !== flow) {
+          throw new StoreConflictError('procedure_missing', `procedure ${procedureId} does not exist for flow ${flow}`);
+        }
+      }
+      const [existingRow] = await tx.query('SELECT * FROM clients WHERE client_id = $1', [client.client_id]);
+      const existing = existingRow ? toClient(existingRow) : null;
+      await tx.query(`INSERT INTO clients (client_id, name, client_secret_hash, token_endpoint_auth_method, jwks, grant_types, scope,
+           audiences, properties, procedures, access_token_ttl, accept_unvalidated_tokens, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (client_id) DO UPDATE SET
+           name = excluded.name, client_secret_hash = excluded.client_secret_hash,
+           token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks,
+           grant_types = excluded.grant_types, scope = excluded.scope, audiences = excluded.audiences,
+           properties = excluded.properties, procedures = excluded.procedures,
+           access_token_ttl = excluded.access_token_ttl, accept_unvalidated_tokens = excluded.accept_unvalidated_tokens,
+           updated_at = excluded.updated_at`,
+        [
+          client.client_id,
+          client.name ?? null,
+          client.client_secret_hash,
+          client.token_endpoint_auth_method,
+          jsonOrNull(client.jwks),
+          JSON.stringify(client.grant_types),
+          client.scope,
+          JSON.stringify(client.audiences),
+          JSON.stringify(client.properties),
+          JSON.stringify(client.procedures),
+          client.access_token_ttl,
+          this.dialect.bool(client.accept_unvalidated_tokens),
+          // A replace keeps the original creation time.
+          client.created_at,
+          client.updated_at,
+        ],
+      );
+      await this.recordChange(tx, auditEntries.clientPut(actor, existing, client));
+      return { created: existing === null };
+    });
+  }
+
+  async deleteClient(clientId: string, actor: string): Promise<boolean> {
+    return this.driver.write(async (tx) => {
+      const deleted = await tx.query('DELETE FROM clients WHERE client_id = $1 RETURNING client_id', [clientId]);
+      if (deleted.length === 0) return false;
+      await this.recordChange(tx, auditEntries.clientDelete(actor, clientId));
+      return true;
+    });
+  }
+
+  async clientsUsingProcedure(procedureId: string): Promise<string[]> {
+    return clientIdsUsing(this.driver, this.dialect, procedureId);
+  }
+
+  // ---- procedures ----
+
+  async putProcedureVersion(version: NewProcedureVersion, actor: string): Promise<ProcedureVersion> {
+    const actual = createHash('sha256').update(version.source, 'utf8').digest('hex');
+    if (actual !== version.sha256) throw new TypeError(`sha256 does not match the source of procedure ${version.id}`);
+    return this.driver.write(async (tx) => {
+      const [current] = await tx.query('SELECT flow, active_version, latest_version FROM procedures WHERE id = $1', [version.id]);
+      if (current && text(current, 'flow') !== version.flow) {
+        throw new StoreConflictError(
+          'procedure_flow_mismatch',
+          `procedure ${version.id} belongs to flow ${text(current, 'flow')}; delete it to reuse the id for ${version.flow}`,
+        );
+      }
+      const now = this.clock();
+      const number = (current ? int(current, 'latest_version') : 0) + 1;
+      await tx.query('INSERT INTO procedure_versions (id, version, flow, source, sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [version.id, number, version.flow, version.source, version.sha256, now, actor],
+      );
+      await tx.query(`INSERT INTO procedures (id, flow, active_version, latest_version, updated_at) VALUES ($1, $2, $3, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET active_version = excluded.active_version,
+           latest_version = excluded.latest_version, updated_at = excluded.updated_at`,
+        [version.id, version.flow, number, now],
+      );
+      await this.recordChange(tx, auditEntries.procedureUpload(actor, version, number, current ? int(current, 'active_version') : null));
+      return {
+        id: version.id,
+        version: number,
+        flow: version.flow,
+        source: version.source,
+        sha256: version.sha256,
+        created_at: now,
+        created_by: actor,
+      };
+    });
+  }
+
+  async activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null> {
+    return this.driver.write(async (tx) => {
+      const [current] = await tx.query('SELECT active_version FROM procedures WHERE id = $1', [id]);
+      const [target] = await tx.query('SELECT * FROM procedure_versions WHERE id = $1 AND version = $2', [id, version]);
+      if (!current || !target) return null;
+      await tx.query('UPDATE procedures SET active_version = $1, updated_at = $2 WHERE id = $3', [version, this.clock(), id]);
+      const activated = toProcedureVersion(target);
+      await this.recordChange(tx, auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
+      return activated;
+    });
+  }
+
+  async getActiveProcedure(id: string): Promise<ProcedureVersion | null> {
+    const [row] = await this.driver.query(
+      `SELECT v.* FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
+       WHERE p.id = $1`,
+      [id],
+    );
+    return row ? toProcedureVersion(row) : null;
+  }
+
+  async getProcedureVersion(id: string, version: number): Promise<ProcedureVersion | null> {
+    const [row] = await this.driver.query('SELECT * FROM procedure_versions WHERE id = $1 AND version = $2', [id, version]);
+    return row ? toProcedureVersion(row) : null;
+  }
+
+  async listProcedures(): Promise<ProcedureSummary[]> {
+    const rows = await this.driver.query(
+      `SELECT p.id, p.flow, p.active_version, p.latest_version, v.sha256, p.updated_at
+       FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
+       ORDER BY ${this.dialect.byCodePoint('p.id')}`,
+    );
+    return rows.map((row) => ({
+      id: text(row, 'id'),
+      flow: text(row, 'flow') as FlowId,
+      active_version: int(row, 'active_version'),
+      latest_version: int(row, 'latest_version'),
+      sha256: text(row, 'sha256'),
+      updated_at: int(row, 'updated_at'),
+    }));
+  }
+
+  async listProcedureVersions(id: string): Promise<ProcedureVersion[]> {
+    return (await this.driver.query('SELECT * FROM procedure_versions WHERE id = $1 ORDER BY version', [id])).map(toProcedureVersion);
+  }
+
+  /** Throws StoreConflictError('procedure_in_use') while a client names the procedure. */
+  async deleteProcedure(id: string, actor: string): Promise<boolean> {
+    return this.driver.write(async (tx) => {
+      const [current] = await tx.query('SELECT active_version, latest_version FROM procedures WHERE id = $1', [id]);
+      if (!current) return false;
+      const users = await clientIdsUsing(tx, this.dialect, id);
+      if (users.length > 0) {
+        throw new StoreConflictError('procedure_in_use', `procedure ${id} is used by ${users.join(', ')}`, users);
+      }
+      await tx.query('DELETE FROM procedure_versions WHERE id = $1', [id]);
+      await tx.query('DELETE FROM procedures WHERE id = $1', [id]);
+      await this.recordChange(tx, auditEntries.procedureDelete(actor, id, int(current, 'active_version'), int(current, 'latest_version')));
+      return true;
+    });
+  }
+
+  // ---- trusted issuers ----
+
+  async getTrustedIssuer(id: string): Promise<TrustedIssuerRecord | null> {
+    const [row] = await this.driver.query('SELECT * FROM trusted_issuers WHERE id = $1', [id]);
+    return row ? toTrustedIssuer(row) : null;
+  }
+
+  async listTrustedIssuers(): Promise<TrustedIssuerRecord[]> {
+    return (await this.driver.query(`SELECT * FROM trusted_issuers ORDER BY ${this.dialect.byCodePoint('id')}`)).map(toTrustedIssuer);
+  }
+
+  async putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string): Promise<{ created: boolean }> {
+    return this.driver.write(async (tx) => {
+      const [existing] = await tx.query('SELECT 1 AS found FROM trusted_issuers WHERE id = $1', [issuer.id]);
+      await tx.query(`INSERT INTO trusted_issuers (id, issuer, jwks_uri, jwks, allowed_algs, audiences, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, jwks_uri = excluded.jwks_uri, jwks = excluded.jwks,
+           allowed_algs = excluded.allowed_algs, audiences = excluded.audiences, updated_at = excluded.updated_at`,
+        [
+          issuer.id,
+          issuer.issuer,
+          issuer.jwks_uri ?? null,
+          jsonOrNull(issuer.jwks),
+          jsonOrNull(issuer.allowed_algs),
+          jsonOrNull(issuer.audiences),
+          issuer.created_at,
+          issuer.updated_at,
+        ],
+      );
+      await this.recordChange(tx, auditEntries.trustedIssuerPut(actor, issuer, existing === undefined));
+      return { created: existing === undefined };
+    });
+  }
+
+  async deleteTrustedIssuer(id: string, actor: string): Promise<boolean> {
+    return this.driver.write(async (tx) => {
+      const deleted = await tx.query('DELETE FROM trusted_issuers WHERE id = $1 RETURNING id', [id]);
+      if (deleted.length === 0) return false;
+      await this.recordChange(tx, auditEntries.trustedIssuerDelete(actor, id));
+      return true;
+    });
+  }
+
+  // ---- signing keys ----
+
+  /** Newest first: the active key, then retired keys. */
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.driver.query(`SELECT * FROM signing_keys ORDER BY created_at DESC, ${this.dialect.signingKeyInsertOrder} DESC`);
+    return rows.map((row) => ({
+      kid: text(row, 'kid'),
+      alg: text(row, 'alg'),
+      private_jwk: text(row, 'private_jwk'),
+      public_jwk: text(row, 'public_jwk'),
+      created_at: int(row, 'created_at'),
+      retired_at: intOrNull(row, 'retired_at'),
+    }));
+  }
+
+  async addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string): Promise<void> {
+    await this.driver.write(async (tx) => {
+      const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid', [this.clock()]))
+        .map((row) => text(row, 'kid'))
+        .sort();
+      await tx.query('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL)',
+        [key.kid, key.alg, key.private_jwk, key.public_jwk, key.created_at],
+      );
+      await this.recordChange(tx, auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
+    });
+  }
+
+  async pruneSigningKeys(retiredBefore: number, actor: string): Promise<string[]> {
+    return this.driver.write(async (tx) => {
+      const kids = (
+        await tx.query(`SELECT kid FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1 ORDER BY ${this.dialect.byCodePoint('kid')}`, [
+          retiredBefore,
+        ])
+      ).map((row) => text(row, 'kid'));
+      for (const kid of kids) {
+        await tx.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
+        await this.recordChange(tx, auditEntries.signingKeyPrune(actor, kid));
+      }
+      return kids;
+    });
+  }
+
+  // ---- admin key ----
+
+  async getAdminKeyHash(): Promise<string | null> {
+    const [row] = await this.driver.query('SELECT hash FROM admin_key WHERE id = 1');
+    return row ? text(row, 'hash') : null;
+  }
+
+  async setAdminKeyHash(hash: string, actor: string): Promise<void> {
+    await this.driver.write(async (tx) => {
+      await tx.query(`INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
+        [hash, this.clock()],
+      );
+      await this.recordChange(tx, auditEntries.adminKeySet(actor));
+    });
+  }
+
+  async initAdminKeyHash(hash: string, actor: string): Promise<string> {
+    return this.driver.write(async (tx) => {
+      // write() holds the store-wide write lock, so concurrent instances take turns here.
+      const [existing] = await tx.query('SELECT hash FROM admin_key WHERE id = 1');
+      if (existing) return text(existing, 'hash');
+      await tx.query('INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)', [hash, this.clock()]);
+      await this.recordChange(tx, auditEntries.adminKeySet(actor));
+      return hash;
+    });
+  }
+
+  // ---- audit ----
+
+  /** An entry for something that is not a store write (e.g. an import summary); does not bump the revision. */
+  async appendAudit(entry: AuditInput): Promise<void> {
+    await this.insertAudit(this.driver, entry);
+  }
+
+  /** Newest first. `before` is an audit id: pass the last id of a page to get the next page. */
+  async listAudit(options: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
+    const limit = auditLimit(options.limit);
+    const rows =
+      options.before === undefined
+        ? await this.driver.query('SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])
+        : await this.driver.query(`SELECT * FROM audit WHERE id < ${this.dialect.numeric('$1')} ORDER BY id DESC LIMIT $2`, [options.before, limit]);
+    return rows.map(toAuditEntry);
+  }
+
+  // ---- client assertion replay ----
+
+  /**
+   * `expiresAt` (epoch seconds) should be the assertion's exp plus the clock skew the validator
+   * allows. Not a configuration change: no audit entry, no revision bump, and no configuration
+   * write lock where the database can avoid it (this runs per request); the primary key makes two
+   * instances racing on one jti accept it once.
+   */
+  async recordAssertionJti(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+    return this.driver.transaction(async (tx) => {
+      await tx.query('DELETE FROM assertion_jtis WHERE expires_at < $1', [this.clock()]);
+      const inserted = await tx.query('INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING jti',
+        [clientId, jti, expiresAt],
+      );
+      return inserted.length === 1;
+    });
+  }
+
+  // ---- internals ----
+
+  /** Every configuration write bumps the revision and leaves its audit line, in its transaction. */
+  private async recordChange(tx: SqlExecutor, entry: AuditInput): Promise<void> {
+    await tx.query('UPDATE store_revision SET revision = revision + 1 WHERE id = 1');
+    await this.insertAudit(tx, entry);
+  }
+
+  private async insertAudit(executor: SqlExecutor, entry: AuditInput): Promise<void> {
+    await executor.query(
+      `INSERT INTO audit (at, actor, action, target_type, target_id, old_version, new_version, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [this.clock(), entry.actor, entry.action, entry.target_type, entry.target_id, entry.old_version, entry.new_version, jsonOrNull(entry.details)],
+    );
+  }
+}
