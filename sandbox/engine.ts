@@ -58,6 +58,13 @@ export function procedureLabel(procedure: Pick<ProcedureRef, 'id' | 'filename'>)
   return procedure.id;
 }
 
+const NAMESPACE_SEPARATOR = '\u0001';
+
+/** The id the engine keys a procedure by: its namespace, when it has one, keeps it apart. */
+function engineIdOf(procedure: ProcedureRef): string {
+  return procedure.namespace === undefined ? procedure.id : `${procedure.namespace}${NAMESPACE_SEPARATOR}${procedure.id}`;
+}
+
 interface KnownProcedure {
   readonly source: string;
   readonly filename: string | undefined;
@@ -89,7 +96,8 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       const until = paths.suspendForGood(event.slotKey, event.sha256, now);
       const clientId = clientIdOf(event.slotKey);
       events.warn('procedure suspended: the sandbox could not stop it', { procedure_id: event.procedureId, client_id: clientId, until: new Date(until).toISOString() });
-      options.onSuspended?.({ procedureId: event.procedureId, clientId, sha256: event.sha256, until });
+      // A namespaced run (a dry run) is nobody else's business: its suspension stays here.
+      if (!event.slotKey.includes(NAMESPACE_SEPARATOR)) options.onSuspended?.({ procedureId: event.procedureId, clientId, sha256: event.sha256, until });
     }
     options.onUnrecoverable?.({ reason: event.reason, procedureId: event.procedureId, detail: event.detail });
   };
@@ -103,13 +111,13 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
    * its label is not rebuilt on every call.
    */
   function knownProcedure(procedure: ProcedureRef): KnownProcedure {
-    const entry = known.get(procedure.id);
+    const entry = known.get(engineIdOf(procedure));
     if (entry !== undefined && entry.source === procedure.source && entry.filename === procedure.filename) return entry;
     const sha256 =
       entry !== undefined && entry.source === procedure.source ? entry.sha256 : createHash('sha256').update(procedure.source).digest('hex');
     if (known.size >= MAX_REMEMBERED_HASHES) known.clear();
     const fresh = { source: procedure.source, filename: procedure.filename, sha256, label: procedureLabel(procedure) };
-    known.set(procedure.id, fresh);
+    known.set(engineIdOf(procedure), fresh);
     return fresh;
   }
 
@@ -182,7 +190,7 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
       if (suspended > 0) {
         const clientId = plan.input.client.id;
         events.warn('procedure suspended after repeated limit failures', { procedure_id: plan.procedure.id, client_id: clientId, until: new Date(suspended).toISOString() });
-        options.onSuspended?.({ procedureId: plan.procedure.id, clientId, sha256: plan.sha256, until: suspended });
+        if (plan.procedure.namespace === undefined) options.onSuspended?.({ procedureId: plan.procedure.id, clientId, sha256: plan.sha256, until: suspended });
       }
       return result.outcome;
     } finally {
@@ -193,7 +201,7 @@ export function createProcedureEngine(options: ProcedureEngineOptions = {}): Pro
   async function run(procedure: ProcedureRef, input: ProcedureInput, host: ProcedureHost, runOptions: RunOptions): Promise<ProcedureOutcome> {
     if (closed) throw new Error('the procedure engine is closed');
     const { label, sha256 } = knownProcedure(procedure);
-    const slotKey = slotKeyOf(procedure.id, input.client.id);
+    const slotKey = slotKeyOf(engineIdOf(procedure), input.client.id);
     const suspendedUntil = paths.suspendedUntil(slotKey, sha256, Date.now());
     if (suspendedUntil > 0) {
       // Not logged per call: the suspension was logged when it began.

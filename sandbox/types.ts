@@ -181,6 +181,11 @@ export interface ProcedureRef {
   sha256: string;
   /** Shown in diagnostics, e.g. the file path in the CLI. */
   filename?: string;
+  /**
+   * Keeps this procedure's isolates, paths and suspensions apart from those of the same id without
+   * a namespace (an admin dry run of a draft on the server's engine). Never shown.
+   */
+  namespace?: string;
 }
 
 export interface RunOptions {

@@ -12,7 +12,6 @@ import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
 import { createApp } from './app.ts';
-import { closeLocalRunner } from './oauth/local-runner.ts';
 import { ensureAdminKey } from '../admin/api/admin-key.ts';
 import { applyConfigFile } from '../admin/api/config-document.ts';
 
@@ -125,7 +124,6 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
         setTimeout(() => server.closeAllConnections(), 5000).unref();
       });
       await engine.close();
-      await closeLocalRunner();
       await store.close();
       logger.info('stopped');
     })();

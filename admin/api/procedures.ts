@@ -8,7 +8,6 @@ import { Router } from 'express';
 import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
-import { runProcedureLocally } from '../../server/oauth/local-runner.ts';
 import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
 
@@ -20,7 +19,7 @@ export function sha256Hex(source: string): string {
   return crypto.createHash('sha256').update(source).digest('hex');
 }
 
-export function procedureRoutes({ runtime, committed }: AdminContext): Router {
+export function procedureRoutes({ runtime, committed, localRunner }: AdminContext): Router {
   const router = Router();
   const { store, engine } = runtime;
 
@@ -102,7 +101,7 @@ export function procedureRoutes({ runtime, committed }: AdminContext): Router {
     for (const [name, value] of Object.entries(body.params ?? {})) {
       for (const v of Array.isArray(value) ? value : [value]) params.push([name, String(v)]);
     }
-    const result = await runProcedureLocally({
+    const result = await localRunner.run({
       flow,
       procedure: { id, source, filename: `${id}.js` },
       ...(body.client ? { client: body.client } : {}),

@@ -12,13 +12,10 @@ import { configDocumentRoutes } from './config-document.ts';
 import { route, sendAdminError, param } from './http.ts';
 import { createAdminContext } from './context.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
-import { configureLocalRunner } from '../../server/oauth/local-runner.ts';
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
   const context = createAdminContext(runtime);
-  // Dry-runs get the same sandbox limits as the token endpoint.
-  configureLocalRunner(runtime.config.sandbox);
   router.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();

@@ -63,29 +63,52 @@ export interface LocalRunResult {
   diagnostic: { reason: string; message: string; line: number | null; column: number | null } | null;
 }
 
-let sharedEngine: ProcedureEngine | null = null;
-let sharedLimits: Partial<SandboxLimits> | undefined;
+/** The client secret every local run authenticates with (hashed once per process). */
 const localSecret = crypto.randomBytes(24).toString('base64url');
 let localSecretHash: Promise<string> | null = null;
 
-/** Sandbox limits for later runs (e.g. from a server config); call before the first run. */
-export function configureLocalRunner(limits: Partial<SandboxLimits>): void {
-  sharedLimits = limits;
+/**
+ * A local run's procedures live in their own namespace of the engine: a dry run on the server's
+ * engine (a draft of procedure `p`, for client `c`) must not take over the isolates, paths or
+ * suspensions of the live `p` for `c`.
+ */
+const LOCAL_RUN_NAMESPACE = 'local-run';
+
+export interface LocalRunner {
+  run(input: LocalRunInput): Promise<LocalRunResult>;
+  /** Frees what the runner owns: its engine when it made one, not an engine it was given. */
+  close(): Promise<void>;
 }
 
-function engine(): ProcedureEngine {
-  // Failures reach the caller as diagnostics; the engine's own event log stays silent here.
-  const silent = { warn: () => undefined, error: () => undefined };
-  const current = sharedEngine ?? createProcedureEngine({ ...(sharedLimits ? { limits: sharedLimits } : {}), logger: silent });
-  sharedEngine = current;
-  return current;
+export interface LocalRunnerOptions {
+  /** The server's engine, for dry runs; without it the runner makes one of its own (the CLI). */
+  engine?: ProcedureEngine;
+  /** Limits of an engine the runner makes. */
+  limits?: Partial<SandboxLimits>;
 }
 
-/** Disposes the sandbox isolates the runner keeps warm between runs. */
-export async function closeLocalRunner(): Promise<void> {
-  const current = sharedEngine;
-  sharedEngine = null;
-  await current?.close();
+/**
+ * A runner for the CLI (`run`, `test`: an engine of its own, closed with the runner) or for the
+ * admin dry run (the server's engine, so that compiling at upload and dry runs run where the token
+ * endpoint does).
+ */
+export function createLocalRunner(options: LocalRunnerOptions = {}): LocalRunner {
+  let owned: ProcedureEngine | null = null;
+  const engine = (): ProcedureEngine => {
+    if (options.engine) return options.engine;
+    // Failures reach the caller as diagnostics; the engine's own event log stays silent here.
+    const silent = { warn: () => undefined, error: () => undefined };
+    owned ??= createProcedureEngine({ ...(options.limits ? { limits: options.limits } : {}), logger: silent });
+    return owned;
+  };
+  return {
+    run: (input) => runProcedureLocally(input, engine()),
+    close: async () => {
+      const current = owned;
+      owned = null;
+      await current?.close();
+    },
+  };
 }
 
 function stringArray(value: unknown): string[] | undefined {
@@ -139,7 +162,7 @@ const silentStream = () =>
     },
   });
 
-export async function runProcedureLocally(input: LocalRunInput): Promise<LocalRunResult> {
+async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine): Promise<LocalRunResult> {
   const started = Date.now();
   const nowMs = input.now ?? started;
   // A fixed `now` still advances with the wall clock during the run.
@@ -163,7 +186,8 @@ export async function runProcedureLocally(input: LocalRunInput): Promise<LocalRu
       store,
       logger: createLogger({ level: 'error', stream: silentStream() }),
       metrics: null,
-      engine: engine(),
+      engine,
+      procedureNamespace: LOCAL_RUN_NAMESPACE,
       signer,
       now,
       onProcedureLog: (level, message) => logs.push({ level, message }),

@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   signer?: TokenSigner;
   now?: () => number;
   onProcedureLog?: (level: LogLevel, message: string) => void;
+  /** Keeps this runtime's procedures apart from others of the same id on a shared engine (ProcedureRef.namespace). */
+  procedureNamespace?: string;
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -102,7 +104,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   const lookupProcedure = (id: string): ProcedureRef | undefined => {
     const version = cache.snapshot.procedures.get(id);
-    return version ? { id: version.id, source: version.source, sha256: version.sha256 } : undefined;
+    if (!version) return undefined;
+    const ref: ProcedureRef = { id: version.id, source: version.source, sha256: version.sha256 };
+    return options.procedureNamespace ? { ...ref, namespace: options.procedureNamespace } : ref;
   };
   const services: TokenServices = {
     config: { maxTargets: config.maxTargets },

@@ -141,6 +141,20 @@ describe('isolates per (procedure, client)', () => {
   });
 });
 
+describe('namespaces (a dry run of a draft on the server\u2019s engine)', () => {
+  it('keep a namespaced procedure apart from the live one of the same id and client', async () => {
+    await withEngine({ probationCalls: 1, promotionMaxMs: 1000 }, async (engine) => {
+      const live = { id: 'orders', source: COUNTER, sha256: '' };
+      const draft = { id: 'orders', source: `${COUNTER}\n// draft`, sha256: '', namespace: 'local-run' };
+      expect(await call(engine, live)).toEqual({ kind: 'response', body: { calls: 1 } });
+      expect(await call(engine, draft)).toEqual({ kind: 'response', body: { calls: 1 } });
+      // The live pair kept its warm isolate (its globals) and its promotion through the draft's run.
+      expect(await call(engine, live)).toEqual({ kind: 'response', body: { calls: 2 } });
+      expect(engine.stats()).toMatchObject({ isolates: 2, promoted: 2 });
+    });
+  });
+});
+
 describe('one budget for the script and the host work it causes', () => {
   const bigAttributes = 'var attributes = { blob: new Array(20000).join("x").repeat(10) };';
 

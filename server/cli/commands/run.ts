@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { closeLocalRunner, runProcedureLocally } from '../../oauth/local-runner.ts';
+import { createLocalRunner } from '../../oauth/local-runner.ts';
 import { buildLocalRunInput } from '../authoring/run-input.ts';
 import type { RunFlags } from '../authoring/run-input.ts';
 import { formatRunHuman, runExitCode, runReport } from '../authoring/run-format.ts';
@@ -47,8 +47,9 @@ export function registerRunCommand(program: Command): void {
     .action(async (file: string, flags: RunFlags) => {
       const input = buildLocalRunInput(file, flags, process.cwd());
       const nowMs = input.now ?? Date.now();
+      const runner = createLocalRunner();
       try {
-        const result = await runProcedureLocally(input);
+        const result = await runner.run(input);
         process.stdout.write(
           flags.json
             ? `${JSON.stringify(runReport(result), null, 2)}\n`
@@ -56,7 +57,7 @@ export function registerRunCommand(program: Command): void {
         );
         process.exitCode = runExitCode(result);
       } finally {
-        await closeLocalRunner();
+        await runner.close();
       }
     });
 }

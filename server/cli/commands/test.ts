@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { closeLocalRunner, runProcedureLocally } from '../../oauth/local-runner.ts';
+import { createLocalRunner } from '../../oauth/local-runner.ts';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from '../exit-codes.ts';
 import { runTests } from '../authoring/test-runner.ts';
 import { MATCHER_NAMES, TIME_TOLERANCE_SECONDS } from '../authoring/matchers.ts';
@@ -47,9 +47,10 @@ export function registerTestCommand(program: Command): void {
     .option('-t, --filter <text>', 'only cases whose name contains text')
     .addHelpText('after', HELP_AFTER)
     .action(async (paths: string[], flags: TestFlags) => {
+      const runner = createLocalRunner();
       try {
         const summary = await runTests(paths, {
-          runLocally: runProcedureLocally,
+          runLocally: (input) => runner.run(input),
           write: (text) => process.stdout.write(text),
           cwd: process.cwd(),
           ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
@@ -57,7 +58,7 @@ export function registerTestCommand(program: Command): void {
         const nothingRan = summary.passed + summary.failed === 0;
         process.exitCode = summary.fileErrors > 0 || nothingRan ? EXIT_USAGE : summary.failed > 0 ? EXIT_REFUSED : EXIT_OK;
       } finally {
-        await closeLocalRunner();
+        await runner.close();
       }
     });
 }
