@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FlowId } from '../server/store/types.ts';
+import type { FlowId } from './protocol.ts';
 import type { ProcedureRef } from './types.ts';
 
 /** Procedure ids of the defaults; admin-defined ids cannot collide because of the prefix. */

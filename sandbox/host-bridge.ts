@@ -7,8 +7,8 @@
 import { errorMessage } from './error-fields.ts';
 import { parseUntrustedObject } from './json-guard.ts';
 import { redactLogLine } from './log-redaction.ts';
-import { isOAuthErrorCode, sanitizeDescription } from '../server/oauth/errors.ts';
-import type { OAuthErrorCode } from '../server/oauth/errors.ts';
+import { isOAuthErrorCode, sanitizeDescription } from './protocol.ts';
+import type { OAuthErrorCode } from './protocol.ts';
 import type {
   HostFailure,
   InitializeRequest,

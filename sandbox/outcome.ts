@@ -4,7 +4,7 @@
  * again here, and failure messages are built from fixed text plus the script's own words only.
  */
 import { errorFields } from './error-fields.ts';
-import { OAUTH_ERROR_STATUS, isOAuthErrorCode, sanitizeDescription } from '../server/oauth/errors.ts';
+import { OAUTH_ERROR_STATUS, isOAuthErrorCode, sanitizeDescription } from './protocol.ts';
 import { MAX_JSON_DEPTH, parseUntrustedObject } from './json-guard.ts';
 import { PROCEDURE_FILENAME } from './prelude-source.ts';
 import type { FailureReason, ProcedureOutcome, SourceLocation } from './types.ts';

@@ -23,7 +23,7 @@
  * functions or receivers to a procedure's Error.prepareStackTrace.
  */
 import { readFileSync } from 'node:fs';
-import { OAUTH_ERROR_STATUS } from '../server/oauth/errors.ts';
+import { OAUTH_ERROR_STATUS } from './protocol.ts';
 import { ACTOR_TOKEN_REF, SUBJECT_TOKEN_REF } from './input-json.ts';
 import type { SandboxLimits } from './types.ts';
 

@@ -3,8 +3,8 @@
  * sandbox. Everything that crosses into the isolate is plain JSON data; host services are
  * synchronous functions the isolate calls through `ivm.Callback` with JSON strings in and out.
  */
-import type { FlowId } from '../server/store/types.ts';
-import type { OAuthErrorCode } from '../server/oauth/errors.ts';
+import type { FlowId } from './protocol.ts';
+import type { OAuthErrorCode } from './protocol.ts';
 
 export type { FlowId };
 

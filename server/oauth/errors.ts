@@ -1,38 +1,12 @@
 /**
- * The one error catalogue of the server. Every OAuth error that leaves any endpoint is built here,
- * so status codes, headers and the RFC 6749 §5.2 character rules live in one place.
+ * The one error catalogue of the server. Every OAuth error that leaves any endpoint is built here
+ * (the codes, their statuses and the description rule come from sandbox/protocol.ts, the shared
+ * vocabulary), so status codes, headers and the RFC 6749 §5.2 character rules live in one place.
  */
+import { OAUTH_ERROR_STATUS, sanitizeDescription, type OAuthErrorCode } from '../../sandbox/protocol.ts';
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'invalid_target'
-  | 'access_denied'
-  | 'unsupported_token_type'
-  | 'server_error'
-  | 'temporarily_unavailable';
-
-export const OAUTH_ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
-  invalid_request: 400,
-  invalid_client: 401,
-  invalid_grant: 400,
-  unauthorized_client: 400,
-  unsupported_grant_type: 400,
-  invalid_scope: 400,
-  invalid_target: 400,
-  access_denied: 403,
-  unsupported_token_type: 400,
-  server_error: 500,
-  temporarily_unavailable: 503,
-};
-
-export function isOAuthErrorCode(value: unknown): value is OAuthErrorCode {
-  return typeof value === 'string' && Object.hasOwn(OAUTH_ERROR_STATUS, value);
-}
+export { OAUTH_ERROR_STATUS, isOAuthErrorCode, sanitizeDescription } from '../../sandbox/protocol.ts';
+export type { OAuthErrorCode } from '../../sandbox/protocol.ts';
 
 /** An OAuth error as a value: validators return it, endpoints render it. */
 export interface OAuthError {
@@ -43,12 +17,6 @@ export interface OAuthError {
   readonly wwwAuthenticate?: string;
   /** Extra response headers, e.g. Retry-After on throttling. */
   readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
-export function sanitizeDescription(text: string): string {
-  const cleaned = text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
-  return cleaned.length > 300 ? `${cleaned.slice(0, 297)}...` : cleaned;
 }
 
 export interface OAuthErrorOptions {

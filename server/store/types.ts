@@ -6,8 +6,10 @@
  * without its audit line.
  */
 
-export type FlowId = 'oauth-token-oauth-token-exchange' | 'oauth-token-client-credentials';
-export const FLOW_IDS: readonly FlowId[] = ['oauth-token-oauth-token-exchange', 'oauth-token-client-credentials'];
+import type { FlowId } from '../../sandbox/protocol.ts';
+
+export { FLOW_IDS } from '../../sandbox/protocol.ts';
+export type { FlowId } from '../../sandbox/protocol.ts';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
