@@ -12,8 +12,8 @@ import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
 import { createApp } from './app.ts';
-import { ensureAdminKey } from '../admin/api/admin-key.ts';
-import { applyConfigFile } from '../admin/api/config-document.ts';
+import { ensureAdminKey } from './configuration/admin-key.ts';
+import { applyConfigFile } from './configuration/config-document.ts';
 
 export interface RunningServer {
   readonly port: number;

@@ -5,7 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Store } from '../../server/store/types.ts';
 import { FailedAuthThrottle } from '../../server/clients/throttle.ts';
-import { adminKeyId, adminKeyMatches } from './admin-key.ts';
+import { adminKeyId, adminKeyMatches } from '../../server/configuration/admin-key.ts';
 import { sendAdminError } from './http.ts';
 
 export function adminAuthentication(store: Store) {

@@ -3,72 +3,12 @@
  * write-only: it is stored hashed, and shown once only when the server generated it.
  */
 import { Router } from 'express';
-import type { ClientRecord, Store } from '../../server/store/types.ts';
 import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
-import { validateClientBody, type ClientInput } from '../../server/schemas/validate.ts';
+import { checkClientReferences, clientRecordFrom, publicClient } from '../../server/configuration/records.ts';
+import { validateClientBody } from '../../server/schemas/validate.ts';
 import { actorOf, param, route, sendAdminError } from './http.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
-
-/** The client as the API shows it: everything but the secret hash. */
-export function publicClient(client: ClientRecord): Record<string, unknown> {
-  const { client_secret_hash, ...rest } = client;
-  return { ...rest, has_secret: client_secret_hash !== null };
-}
-
-export type ClientProblem = { status: number; field: string; message: string };
-
-/**
- * Checks a client against the rest of the configuration: each procedure it names exists, for the
- * flow it is named for. Reads the store, not this instance's cache, which may lag another instance.
- */
-export async function checkClientReferences(input: Pick<ClientInput, 'procedures'>, store: Store): Promise<ClientProblem | null> {
-  for (const [flow, procedureId] of Object.entries(input.procedures ?? {})) {
-    const field = `/procedures/${flow}`;
-    const active = await store.getActiveProcedure(procedureId);
-    if (!active) return { status: 400, field, message: `procedure ${procedureId} does not exist` };
-    if (active.flow !== flow) return { status: 400, field, message: `procedure ${procedureId} is for flow ${active.flow}, not ${flow}` };
-  }
-  return null;
-}
-
-/** Builds the stored record; generates a secret for a new secret-based client that brought none. */
-export async function clientRecordFrom(
-  clientId: string,
-  input: Omit<ClientInput, 'client_secret'> & { client_secret?: string },
-  existing: ClientRecord | null,
-): Promise<{ record: ClientRecord; generatedSecret: string | null } | ClientProblem> {
-  const method = input.token_endpoint_auth_method ?? (input.jwks ? 'private_key_jwt' : 'client_secret_basic');
-  if (method === 'private_key_jwt' && !input.jwks) return { status: 400, field: '/jwks', message: 'private_key_jwt needs jwks' };
-  let secretHash: string | null = null;
-  let generatedSecret: string | null = null;
-  if (method !== 'private_key_jwt') {
-    if (input.client_secret !== undefined) secretHash = await hashSecret(input.client_secret);
-    else if (existing?.client_secret_hash) secretHash = existing.client_secret_hash;
-    else {
-      generatedSecret = generateClientSecret();
-      secretHash = await hashSecret(generatedSecret);
-    }
-  }
-  const now = Math.floor(Date.now() / 1000);
-  const record: ClientRecord = {
-    client_id: clientId,
-    ...(input.name !== undefined ? { name: input.name } : {}),
-    client_secret_hash: secretHash,
-    token_endpoint_auth_method: method,
-    jwks: input.jwks ?? null,
-    grant_types: input.grant_types,
-    scope: input.scope ?? '',
-    audiences: input.audiences ?? [],
-    properties: input.properties ?? {},
-    procedures: input.procedures ?? {},
-    access_token_ttl: input.access_token_ttl ?? 300,
-    accept_unvalidated_tokens: input.accept_unvalidated_tokens ?? false,
-    created_at: existing?.created_at ?? now,
-    updated_at: now,
-  };
-  return { record, generatedSecret };
-}
 
 export function clientRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();

@@ -3,11 +3,11 @@
  * history, activate (roll back or forward), dry-run (nothing stored), delete (refused while a
  * client uses the procedure). Every upload is a new immutable version.
  */
-import crypto from 'node:crypto';
 import { Router } from 'express';
 import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
+import { sha256Hex } from '../../server/configuration/records.ts';
 import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
 
@@ -15,9 +15,6 @@ export function versionSummary(v: ProcedureVersion): { id: string; version: numb
   return { id: v.id, version: v.version, sha256: v.sha256, flow: v.flow };
 }
 
-export function sha256Hex(source: string): string {
-  return crypto.createHash('sha256').update(source).digest('hex');
-}
 
 export function procedureRoutes({ runtime, committed, localRunner }: AdminContext): Router {
   const router = Router();

@@ -1,23 +1,9 @@
 /** /admin/api/v1/trusted-issuers: foreign issuers whose JWTs are accepted as subject or actor tokens. */
 import { Router } from 'express';
-import type { TrustedIssuerRecord } from '../../server/store/types.ts';
-import { validateTrustedIssuerBody, type TrustedIssuerInput } from '../../server/schemas/validate.ts';
+import { trustedIssuerRecordFrom } from '../../server/configuration/records.ts';
+import { validateTrustedIssuerBody } from '../../server/schemas/validate.ts';
 import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
-
-export function trustedIssuerRecordFrom(id: string, input: TrustedIssuerInput, existing: TrustedIssuerRecord | null): TrustedIssuerRecord {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    id,
-    issuer: input.issuer,
-    jwks_uri: input.jwks_uri ?? null,
-    jwks: input.jwks ?? null,
-    allowed_algs: input.allowed_algs ?? null,
-    audiences: input.audiences ?? null,
-    created_at: existing?.created_at ?? now,
-    updated_at: now,
-  };
-}
 
 export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();

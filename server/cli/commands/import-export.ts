@@ -11,7 +11,7 @@ import { openStore } from '../../store/index.ts';
 import { DATABASE_FILE_NAME } from '../../store/sqlite.ts';
 import type { Store } from '../../store/types.ts';
 import { createProcedureEngine } from '../../../sandbox/engine.ts';
-import { ConfigImportError, exportConfig, importConfig, readConfigDocumentFile, type ImportCounts, type ImportSummary } from '../../../admin/api/config-document.ts';
+import { ConfigImportError, exportConfig, importConfig, readConfigDocumentFile, type ImportCounts, type ImportSummary } from '../../configuration/config-document.ts';
 import { CliError, EXIT_OK } from '../exit-codes.ts';
 
 interface StoreOptions {

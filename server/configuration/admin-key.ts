@@ -4,7 +4,7 @@
  * and printed once.
  */
 import crypto from 'node:crypto';
-import type { Store } from '../../server/store/types.ts';
+import type { Store } from '../store/types.ts';
 
 export function hashAdminKey(key: string): string {
   return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
