@@ -1,7 +1,7 @@
 /**
  * The HTTP application, assembled in one place: thin express middleware in front of value-typed
- * endpoints (token, introspection, metadata, JWKS), operations endpoints, the admin API and the
- * admin page.
+ * endpoints (token, introspection, metadata, JWKS), operations endpoints, and what the caller
+ * mounts (server.ts mounts the admin API and the admin page).
  */
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -11,8 +11,6 @@ import { sendEndpointResponse } from './http/respond.ts';
 import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
 import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
-import { createAdminRouter } from '../admin/api/router.ts';
-import { adminWebRouter } from '../admin/web/serve.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -45,6 +43,8 @@ function methodNotAllowed(allow: string) {
 export interface AppOptions {
   /** The `/metrics` text: the whole server's when several worker processes serve it. */
   serverMetrics?: () => Promise<string>;
+  /** Mounted after the protocol endpoints, in order (the admin API and page): the app knows none of them. */
+  mounts?: ReadonlyArray<{ path: string; handler: express.RequestHandler }>;
 }
 
 export function createApp(runtime: Runtime, options: AppOptions = {}): express.Express {
@@ -108,8 +108,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
     res.type(runtime.metrics.registry.contentType).send(text);
   });
 
-  app.use('/admin/api/v1', createAdminRouter(runtime));
-  app.use('/admin', adminWebRouter());
+  for (const mount of options.mounts ?? []) app.use(mount.path, mount.handler);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', error_description: 'No such endpoint' });

@@ -12,6 +12,9 @@ import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
 import { createApp } from './app.ts';
+// The composition root: the one place server/ reaches into admin/, to mount its routes and page.
+import { createAdminRouter } from '../admin/api/router.ts';
+import { adminWebRouter } from '../admin/web/serve.ts';
 import { ensureAdminKey } from './configuration/admin-key.ts';
 import { applyConfigFile } from './configuration/config-document.ts';
 
@@ -106,7 +109,15 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
     });
   });
 
-  attach(createApp(runtime, { serverMetrics: () => link.serverMetrics() }));
+  attach(
+    createApp(runtime, {
+      serverMetrics: () => link.serverMetrics(),
+      mounts: [
+        { path: '/admin/api/v1', handler: createAdminRouter(runtime) },
+        { path: '/admin', handler: adminWebRouter() },
+      ],
+    }),
+  );
   const storeLocation = store instanceof PostgresStore ? store.location : config.dataDir;
   logger.info('listening', { port, host: config.host, issuer: config.issuer, store: storeLocation, pid: process.pid });
   link.ready(port);

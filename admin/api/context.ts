@@ -1,7 +1,7 @@
 /** What every admin route module is given: the runtime, and the step that follows a committed write. */
 import type { Runtime } from '../../server/runtime/runtime.ts';
 import { AuditLogWriter } from './audit-log.ts';
-import { createLocalRunner, type LocalRunner } from '../../server/oauth/local-runner.ts';
+import { createLocalRunner, type LocalRunner } from '../../server/runtime/local-runner.ts';
 
 export interface AdminContext {
   readonly runtime: Runtime;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLocalRunner } from '../../oauth/local-runner.ts';
+import { createLocalRunner } from '../../runtime/local-runner.ts';
 import { buildLocalRunInput } from '../authoring/run-input.ts';
 import type { RunFlags } from '../authoring/run-input.ts';
 import { formatRunHuman, runExitCode, runReport } from '../authoring/run-format.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLocalRunner } from '../../oauth/local-runner.ts';
+import { createLocalRunner } from '../../runtime/local-runner.ts';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from '../exit-codes.ts';
 import { runTests } from '../authoring/test-runner.ts';
 import { MATCHER_NAMES, TIME_TOLERANCE_SECONDS } from '../authoring/matchers.ts';

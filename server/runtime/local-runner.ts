@@ -16,7 +16,7 @@ import {
   type TrustedIssuerRecord,
 } from '../store/types.ts';
 import { EphemeralSigner, type TokenSigner } from '../tokens/keys.ts';
-import { createRuntime } from '../runtime/runtime.ts';
+import { createRuntime } from './runtime.ts';
 import { createProcedureEngine } from '../../sandbox/engine.ts';
 import type { LogLevel, ProcedureEngine, SandboxLimits } from '../../sandbox/types.ts';
 import { hashSecret } from '../clients/secrets.ts';
