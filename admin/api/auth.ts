@@ -16,7 +16,7 @@ export function adminAuthentication(store: Store) {
     const retryAfter = throttle.retryAfterSeconds(address, now);
     if (retryAfter > 0) {
       res.setHeader('Retry-After', String(retryAfter));
-      sendAdminError(res, 429, 'too_many_requests', 'Too many failed admin authentication attempts; try again later');
+      sendAdminError(res, 'too_many_requests', 'Too many failed admin authentication attempts; try again later');
       return;
     }
     const header = req.headers.authorization ?? '';
@@ -25,7 +25,7 @@ export function adminAuthentication(store: Store) {
     if (!match?.[1] || !storedHash || !adminKeyMatches(match[1], storedHash)) {
       throttle.recordFailure(address, now);
       res.setHeader('WWW-Authenticate', match ? 'Bearer realm="tokenproc-admin", error="invalid_token"' : 'Bearer realm="tokenproc-admin"');
-      sendAdminError(res, 401, 'invalid_token', 'A valid admin key is required (Authorization: Bearer <admin key>)');
+      sendAdminError(res, 'invalid_token', 'A valid admin key is required (Authorization: Bearer <admin key>)');
       return;
     }
     res.locals.adminActor = adminKeyId(storedHash);

@@ -20,7 +20,7 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
 
   router.get('/:clientId', route(async (req, res) => {
     const client = await store.getClient(param(req, 'clientId'));
-    if (!client) return sendAdminError(res, 404, 'not_found', 'No such client');
+    if (!client) return sendAdminError(res, 'not_found', 'No such client');
     res.json(publicClient(client));
   }));
 
@@ -30,22 +30,22 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
     // The path names the client; the body may repeat the id but need not.
     const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
     const validated = validateClientBody(withId);
-    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     const input = validated.value;
     if (input.client_id !== clientId) {
-      return sendAdminError(res, 400, 'invalid_request', 'client_id in the body differs from the one in the path', { field: '/client_id' });
+      return sendAdminError(res, 'invalid_request', 'client_id in the body differs from the one in the path', { field: '/client_id' });
     }
     const reference = await checkClientReferences(input, store);
-    if (reference) return sendAdminError(res, reference.status, 'invalid_request', reference.message, { field: reference.field });
+    if (reference) return sendAdminError(res, 'invalid_request', reference.message, { field: reference.field });
     const existing = await store.getClient(clientId);
     const built = await clientRecordFrom(clientId, input, existing);
-    if ('status' in built) return sendAdminError(res, built.status, 'invalid_request', built.message, { field: built.field });
+    if ('status' in built) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
     let created: boolean;
     try {
       ({ created } = await store.putClient(built.record, actorOf(res)));
     } catch (err) {
       // The reference check above can race a concurrent procedure delete; the store has the last word.
-      if (isStoreConflictError(err)) return sendAdminError(res, 400, 'invalid_request', err.message, { field: '/procedures' });
+      if (isStoreConflictError(err)) return sendAdminError(res, 'invalid_request', err.message, { field: '/procedures' });
       throw err;
     }
     await committed();
@@ -56,9 +56,9 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
 
   router.post('/:clientId/rotate-secret', route(async (req, res) => {
     const existing = await store.getClient(param(req, 'clientId'));
-    if (!existing) return sendAdminError(res, 404, 'not_found', 'No such client');
+    if (!existing) return sendAdminError(res, 'not_found', 'No such client');
     if (existing.token_endpoint_auth_method === 'private_key_jwt') {
-      return sendAdminError(res, 409, 'conflict', 'This client authenticates with private_key_jwt and has no secret');
+      return sendAdminError(res, 'conflict', 'This client authenticates with private_key_jwt and has no secret');
     }
     const secret = generateClientSecret();
     const record = { ...existing, client_secret_hash: await hashSecret(secret), updated_at: Math.floor(Date.now() / 1000) };
@@ -70,7 +70,7 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
 
   router.delete('/:clientId', route(async (req, res) => {
     const deleted = await store.deleteClient(param(req, 'clientId'), actorOf(res));
-    if (!deleted) return sendAdminError(res, 404, 'not_found', 'No such client');
+    if (!deleted) return sendAdminError(res, 'not_found', 'No such client');
     await committed();
     res.status(204).end();
   }));

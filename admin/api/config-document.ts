@@ -18,7 +18,7 @@ export function configDocumentRoutes({ runtime, committed }: AdminContext): Rout
       await committed();
       res.json(summary);
     } catch (err) {
-      if (err instanceof ConfigImportError) return sendAdminError(res, 400, 'invalid_request', err.message, { field: err.field });
+      if (err instanceof ConfigImportError) return sendAdminError(res, 'invalid_request', err.message, { field: err.field });
       throw err;
     }
   }));

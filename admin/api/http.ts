@@ -1,15 +1,44 @@
 /** Small helpers shared by the admin API's routes: one error shape, async handlers. */
 import type { NextFunction, Request, Response, RequestHandler } from 'express';
 
+/**
+ * Every error code the admin API answers, with its status: the one catalogue (as oauth/errors.ts
+ * is for the token endpoint). A 400 `invalid_request` may be answered as 415 (wrong media type) or
+ * 413 (body too large), where the request is refused before it is read.
+ */
+export const ADMIN_ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_token: 401,
+  not_found: 404,
+  conflict: 409,
+  procedure_in_use: 409,
+  procedure_flow_mismatch: 409,
+  procedure_missing: 409,
+  invalid_procedure: 422,
+  too_many_requests: 429,
+  server_error: 500,
+} as const satisfies Readonly<Record<string, number>>;
+
+export type AdminErrorCode = keyof typeof ADMIN_ERROR_STATUS;
+
 export interface AdminErrorBody {
-  error: string;
+  error: AdminErrorCode;
   error_description: string;
   field?: string;
   details?: unknown;
 }
 
-export function sendAdminError(res: Response, status: number, error: string, description: string, extra: Partial<AdminErrorBody> = {}): void {
-  res.status(status).json({ error, error_description: description, ...extra });
+export interface AdminErrorOptions {
+  /** A status other than the code's own, where the catalogue allows one (415 or 413 for invalid_request). */
+  status?: 400 | 413 | 415;
+  field?: string;
+  details?: unknown;
+}
+
+export function sendAdminError(res: Response, error: AdminErrorCode, description: string, options: AdminErrorOptions = {}): void {
+  const { status, ...extra } = options;
+  const body: AdminErrorBody = { error, error_description: description, ...extra };
+  res.status(status ?? ADMIN_ERROR_STATUS[error]).json(body);
 }
 
 /** Express 5 forwards rejected promises; this only narrows the handler type. */
@@ -39,6 +68,6 @@ export function isResourceId(id: string): boolean {
 /** Answers 400 naming the path segment when it is not a valid id; returns whether it did. */
 export function refuseInvalidId(res: Response, id: string, what: string): boolean {
   if (isResourceId(id)) return false;
-  sendAdminError(res, 400, 'invalid_request', `A ${what} id is 1 to 128 characters from A-Z a-z 0-9 . _ ~ : - (and not . or ..)`, { field: 'id' });
+  sendAdminError(res, 'invalid_request', `A ${what} id is 1 to 128 characters from A-Z a-z 0-9 . _ ~ : - (and not . or ..)`, { field: 'id' });
   return true;
 }

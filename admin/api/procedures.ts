@@ -26,21 +26,21 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
 
   router.get('/:id', route(async (req, res) => {
     const active = await store.getActiveProcedure(param(req, 'id'));
-    if (!active) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+    if (!active) return sendAdminError(res, 'not_found', 'No such procedure');
     res.json(active);
   }));
 
   router.get('/:id/versions', route(async (req, res) => {
     const id = param(req, 'id');
     const versions = await store.listProcedureVersions(id);
-    if (versions.length === 0) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+    if (versions.length === 0) return sendAdminError(res, 'not_found', 'No such procedure');
     const active = await store.getActiveProcedure(id);
     res.json(versions.map(({ source: _source, ...v }) => ({ ...v, active: v.version === active?.version })));
   }));
 
   router.get('/:id/versions/:version', route(async (req, res) => {
     const version = await store.getProcedureVersion(param(req, 'id'), Number(param(req, 'version')));
-    if (!version) return sendAdminError(res, 404, 'not_found', 'No such procedure version');
+    if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
     res.json(version);
   }));
 
@@ -48,11 +48,11 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     const id = param(req, 'id');
     if (refuseInvalidId(res, id, 'procedure')) return;
     const validated = validateProcedureUploadBody(req.body);
-    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     const { flow, source } = validated.value;
     const compiled = await engine.compile(source, `${id}.js`);
     if (!compiled.ok) {
-      res.status(422).json({ error: 'invalid_procedure', error_description: 'The procedure does not compile', details: compiled.diagnostics });
+      sendAdminError(res, 'invalid_procedure', 'The procedure does not compile', { details: compiled.diagnostics });
       return;
     }
     try {
@@ -60,16 +60,16 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
       await committed();
       res.status(version.version === 1 ? 201 : 200).json(versionSummary(version));
     } catch (err) {
-      if (isStoreConflictError(err)) return sendAdminError(res, 409, err.code, err.message);
+      if (isStoreConflictError(err)) return sendAdminError(res, err.code, err.message);
       throw err;
     }
   }));
 
   router.post('/:id/activate', route(async (req, res) => {
     const validated = validateProcedureActivateBody(req.body);
-    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res));
-    if (!version) return sendAdminError(res, 404, 'not_found', 'No such procedure version');
+    if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
     await committed();
     res.json(versionSummary(version));
   }));
@@ -77,21 +77,21 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.post('/:id/dry-run', route(async (req, res) => {
     const id = param(req, 'id');
     const validated = validateProcedureDryRunBody(req.body);
-    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     const body = validated.value;
     let stored: ProcedureVersion | null = null;
     if (body.source === undefined) {
       stored = body.version !== undefined ? await store.getProcedureVersion(id, body.version) : await store.getActiveProcedure(id);
-      if (!stored) return sendAdminError(res, 404, 'not_found', 'No such procedure or version');
+      if (!stored) return sendAdminError(res, 'not_found', 'No such procedure or version');
       if (body.flow !== undefined && body.flow !== stored.flow) {
-        return sendAdminError(res, 400, 'invalid_request', `procedure ${id} is for flow ${stored.flow}`, { field: '/flow' });
+        return sendAdminError(res, 'invalid_request', `procedure ${id} is for flow ${stored.flow}`, { field: '/flow' });
       }
     }
     const flow = body.flow ?? stored?.flow ?? 'oauth-token-oauth-token-exchange';
     const source = body.source ?? stored?.source ?? '';
     const compiled = await engine.compile(source, `${id}.js`);
     if (!compiled.ok) {
-      res.status(422).json({ error: 'invalid_procedure', error_description: 'The procedure does not compile', details: compiled.diagnostics });
+      sendAdminError(res, 'invalid_procedure', 'The procedure does not compile', { details: compiled.diagnostics });
       return;
     }
     const params: Array<[string, string]> = [];
@@ -123,10 +123,10 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.delete('/:id', route(async (req, res) => {
     const id = param(req, 'id');
     try {
-      if (!(await store.deleteProcedure(id, actorOf(res)))) return sendAdminError(res, 404, 'not_found', 'No such procedure');
+      if (!(await store.deleteProcedure(id, actorOf(res)))) return sendAdminError(res, 'not_found', 'No such procedure');
     } catch (err) {
       if (isStoreConflictError(err)) {
-        return sendAdminError(res, 409, err.code, err.message, { details: { clients: err.clientIds } });
+        return sendAdminError(res, err.code, err.message, { details: { clients: err.clientIds } });
       }
       throw err;
     }

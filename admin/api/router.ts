@@ -27,7 +27,7 @@ export function createAdminRouter(runtime: Runtime): Router {
   });
   router.get('/schemas/:name', (req, res) => {
     const name = param(req, 'name');
-    if (!isSchemaName(name)) return sendAdminError(res, 404, 'not_found', 'No such schema');
+    if (!isSchemaName(name)) return sendAdminError(res, 'not_found', 'No such schema');
     res.type('application/schema+json').send(JSON.stringify(loadSchema(name)));
   });
 
@@ -36,7 +36,7 @@ export function createAdminRouter(runtime: Runtime): Router {
     // An empty body needs no type (POST .../rotate-secret takes none); req.is is null without any body.
     const empty = req.headers['content-length'] === '0';
     if ((req.method === 'PUT' || req.method === 'POST') && !empty && req.is('application/json') === false) {
-      return sendAdminError(res, 415, 'invalid_request', 'The admin API takes application/json bodies');
+      return sendAdminError(res, 'invalid_request', 'The admin API takes application/json bodies', { status: 415 });
     }
     next();
   });
@@ -53,15 +53,15 @@ export function createAdminRouter(runtime: Runtime): Router {
     res.json(await runtime.store.listAudit({ limit, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
   }));
 
-  router.use((_req, res) => sendAdminError(res, 404, 'not_found', 'No such admin endpoint'));
+  router.use((_req, res) => sendAdminError(res, 'not_found', 'No such admin endpoint'));
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
     if (status >= 400 && status < 500) {
       const description = status === 413 ? 'The body is too large' : status === 415 ? 'The body must be UTF-8 JSON' : 'The body is not valid JSON';
-      return sendAdminError(res, status, 'invalid_request', description);
+      return sendAdminError(res, 'invalid_request', description, { status: status === 413 || status === 415 ? status : 400 });
     }
     runtime.logger.error('admin API error', { detail: err instanceof Error ? err.message : String(err) });
-    sendAdminError(res, 500, 'server_error', 'Internal error');
+    sendAdminError(res, 'server_error', 'Internal error');
   });
   return router;
 }

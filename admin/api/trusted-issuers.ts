@@ -15,7 +15,7 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
 
   router.get('/:id', route(async (req, res) => {
     const issuer = await store.getTrustedIssuer(param(req, 'id'));
-    if (!issuer) return sendAdminError(res, 404, 'not_found', 'No such trusted issuer');
+    if (!issuer) return sendAdminError(res, 'not_found', 'No such trusted issuer');
     res.json(issuer);
   }));
 
@@ -23,9 +23,9 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
     const id = param(req, 'id');
     if (refuseInvalidId(res, id, 'trusted issuer')) return;
     const validated = validateTrustedIssuerBody(req.body);
-    if (!validated.ok) return sendAdminError(res, 400, 'invalid_request', validated.error.message, { field: validated.error.field });
+    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     if (validated.value.id !== undefined && validated.value.id !== id) {
-      return sendAdminError(res, 400, 'invalid_request', 'id in the body differs from the one in the path', { field: '/id' });
+      return sendAdminError(res, 'invalid_request', 'id in the body differs from the one in the path', { field: '/id' });
     }
     const existing = await store.getTrustedIssuer(id);
     const record = trustedIssuerRecordFrom(id, validated.value, existing);
@@ -35,7 +35,7 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
   }));
 
   router.delete('/:id', route(async (req, res) => {
-    if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res)))) return sendAdminError(res, 404, 'not_found', 'No such trusted issuer');
+    if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res)))) return sendAdminError(res, 'not_found', 'No such trusted issuer');
     await committed();
     res.status(204).end();
   }));

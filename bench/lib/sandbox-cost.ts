@@ -1,7 +1,7 @@
 /**
  * What the sandbox costs per token exchange, measured in this process with the server's own parts:
  * the procedure engine (isolated-vm, same default limits), the token endpoint's issuance host
- * (RequestIssuer, ES256 signing) and its request views. One call at a time, after a warm-up.
+ * (IssuanceHost, ES256 signing) and its request views. One call at a time, after a warm-up.
  *
  * `runMs` is the whole engine.run call; `hostMs` the time spent in host services the procedure
  * called (getInitializedContext and issue(), which signs the token: work a server without a
@@ -23,7 +23,7 @@
  */
 import { createProcedureEngine } from '../../sandbox/engine.ts';
 import type { InitializeRequest, IssueRequest, ProcedureHost, ProcedureInput, ProcedureRef } from '../../sandbox/types.ts';
-import { RequestIssuer } from '../../server/oauth/issuance.ts';
+import { IssuanceHost } from '../../server/oauth/issuance.ts';
 import { clientView, delegationOf, requestView } from '../../server/oauth/procedure-input.ts';
 import { parseForm } from '../../server/http/form.ts';
 import { EphemeralSigner } from '../../server/tokens/keys.ts';
@@ -101,8 +101,8 @@ function exchangeInput(client: ClientRecord, body: string): ProcedureInput {
 /** Times the host services a procedure calls, so they can be told apart from the sandbox. */
 class TimedHost implements ProcedureHost {
   hostNs = 0n;
-  readonly inner: RequestIssuer;
-  constructor(inner: RequestIssuer) {
+  readonly inner: IssuanceHost;
+  constructor(inner: IssuanceHost) {
     this.inner = inner;
   }
   initialize(request: InitializeRequest) {
@@ -140,7 +140,7 @@ export async function measureSandboxCost(procedure: ProcedureRef, clientId: stri
   try {
     const once = async (): Promise<{ run: bigint; host: bigint; mainMicros: number; signingMicros: number } | null> => {
       const input = exchangeInput(client, bodies.next());
-      const host = new TimedHost(new RequestIssuer(policy, client, input.subjectToken?.claims ?? null));
+      const host = new TimedHost(new IssuanceHost(policy, client, input.subjectToken?.claims ?? null));
       const signedBefore = signer.signingMicros;
       const cpu0 = process.threadCpuUsage();
       const t0 = process.hrtime.bigint();

@@ -16,7 +16,8 @@ export function publicClient(client: ClientRecord): Record<string, unknown> {
   return { ...rest, has_secret: client_secret_hash !== null };
 }
 
-export type ClientProblem = { status: number; field: string; message: string };
+/** A client the configuration refuses (answered as invalid_request, 400); `field` is a JSON Pointer. */
+export type ClientProblem = { status: 400; field: string; message: string };
 
 /**
  * Checks a client against the rest of the configuration: each procedure it names exists, for the

@@ -76,7 +76,7 @@ interface ValidatedContext {
   scopes: string[];
 }
 
-export class RequestIssuer implements ProcedureHost {
+export class IssuanceHost implements ProcedureHost {
   readonly issued: IssuedToken[] = [];
   private readonly policy: IssuancePolicy;
   private readonly client: ClientRecord;

@@ -6,7 +6,7 @@
 import type { ClientRecord, FlowId } from '../store/types.ts';
 import type { ProcedureEngine, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from './errors.ts';
-import type { IssuedToken, RequestIssuer } from './issuance.ts';
+import type { IssuedToken, IssuanceHost } from './issuance.ts';
 import { finalizeTokenResponse } from './token-response.ts';
 import type { Logger } from '../logging.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -29,7 +29,8 @@ export interface ProcedureRunResult {
 export interface ProcedureRunRequest {
   procedure: ProcedureRef;
   input: ProcedureInput;
-  issuer: RequestIssuer;
+  /** The request's issuance host: the procedure's issuers sign through it. */
+  issuance: IssuanceHost;
   requestId: string;
   includeIssuedTokenType: boolean;
   nowSeconds: () => number;
@@ -67,10 +68,10 @@ export class ProcedureRunner {
   }
 
   async run(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
-    const { procedure, input, issuer, requestId } = request;
+    const { procedure, input, issuance, requestId } = request;
     const procLog = { procedure_id: procedure.id, request_id: requestId };
     const started = process.hrtime.bigint();
-    const outcome: ProcedureOutcome = await this.engine.run(procedure, input, issuer, {
+    const outcome: ProcedureOutcome = await this.engine.run(procedure, input, issuance, {
       requestId,
       log: (level, message) => {
         this.logger.log(level, message, { ...procLog, source: 'procedure' });
@@ -82,13 +83,13 @@ export class ProcedureRunner {
 
     if (outcome.kind === 'oauth_error') {
       const error: OAuthError = oauthError(outcome.error, outcome.description, { status: outcome.status });
-      return { response: fail(error), issued: issuer.issued, diagnostic: null };
+      return { response: fail(error), issued: issuance.issued, diagnostic: null };
     }
     if (outcome.kind === 'failure') {
       // The engine has logged the failure with the procedure id, line and column.
       return {
         response: fail(oauthError('server_error', 'The token procedure failed')),
-        issued: issuer.issued,
+        issued: issuance.issued,
         diagnostic: {
           reason: outcome.reason,
           message: outcome.message,
@@ -97,7 +98,7 @@ export class ProcedureRunner {
         },
       };
     }
-    const response = finalizeTokenResponse(outcome.body, issuer.issued, {
+    const response = finalizeTokenResponse(outcome.body, issuance.issued, {
       nowSeconds: request.nowSeconds(),
       includeIssuedTokenType: request.includeIssuedTokenType,
       warn: (message, corrected) => {
@@ -111,6 +112,6 @@ export class ProcedureRunner {
       },
     });
     const diagnostic = response.ok ? null : { reason: 'invalid_result', message: response.error.description, line: null, column: null };
-    return { response, issued: issuer.issued, diagnostic };
+    return { response, issued: issuance.issued, diagnostic };
   }
 }

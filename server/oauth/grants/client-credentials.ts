@@ -8,7 +8,7 @@ import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
 import { GRANT_CLIENT_CREDENTIALS } from '../../store/types.ts';
 import { fail, oauthError } from '../errors.ts';
 import { requestedScopes, requestedTargets } from '../targets.ts';
-import { allowedScopes, RequestIssuer, scopeSet } from '../issuance.ts';
+import { allowedScopes, IssuanceHost, scopeSet } from '../issuance.ts';
 import { ProcedureRunner } from '../procedure-runner.ts';
 import type { TokenServices } from '../token-services.ts';
 import { clientView } from '../procedure-input.ts';
@@ -38,13 +38,13 @@ export class ClientCredentialsGrant implements GrantHandler {
     const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
     if (!procedure.ok) return refused(procedure.error);
 
-    const issuer = new RequestIssuer(this.services.issuancePolicy(), client, null);
-    const initialized = issuer.initialize({ audiences: targets.value, scopes, subjectAttributes: {}, contextAttributes: {} });
+    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, null);
+    const initialized = issuance.initialize({ audiences: targets.value, scopes, subjectAttributes: {}, contextAttributes: {} });
     if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
 
     const result = await this.services.runner.run({
       procedure: procedure.value,
-      issuer,
+      issuance,
       requestId: request.requestId,
       includeIssuedTokenType: false,
       nowSeconds: this.services.nowSeconds,

@@ -9,7 +9,7 @@ import { GRANT_TOKEN_EXCHANGE, type ClientRecord } from '../../store/types.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../errors.ts';
 import { firstValue } from '../../http/form.ts';
 import { requestedScopes, requestedTargets } from '../targets.ts';
-import { RequestIssuer } from '../issuance.ts';
+import { IssuanceHost } from '../issuance.ts';
 import { ProcedureRunner } from '../procedure-runner.ts';
 import type { TokenServices } from '../token-services.ts';
 import { clientView, delegationOf } from '../procedure-input.ts';
@@ -124,10 +124,10 @@ export class TokenExchangeGrant implements GrantHandler {
     const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
     if (!procedure.ok) return refused(procedure.error);
 
-    const issuer = new RequestIssuer(this.services.issuancePolicy(), client, subject.value.claims);
+    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, subject.value.claims);
     const result = await this.services.runner.run({
       procedure: procedure.value,
-      issuer,
+      issuance,
       requestId: request.requestId,
       includeIssuedTokenType: true,
       nowSeconds: this.services.nowSeconds,
