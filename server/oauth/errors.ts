@@ -43,7 +43,9 @@ export type Result<T, E = OAuthError> = { readonly ok: true; readonly value: T }
 export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
 export const fail = <E = OAuthError>(error: E): Result<never, E> => ({ ok: false, error });
 
-/** The JSON body of an error response. */
-export function errorBody(err: OAuthError): { error: OAuthErrorCode; error_description: string } {
+/** The JSON body of an error response (RFC 6749 §5.2). */
+export type OAuthErrorBody = { error: OAuthErrorCode; error_description: string };
+
+export function errorBody(err: OAuthError): OAuthErrorBody {
   return { error: err.error, error_description: err.description };
 }

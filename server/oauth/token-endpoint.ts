@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GrantHandler, GrantOutcome } from './grants/grant.ts';
 import type { ClientAuthenticator } from '../clients/authenticator.ts';
-import { errorBody, oauthError, type OAuthError } from './errors.ts';
+import { errorBody, oauthError, type OAuthError, type OAuthErrorBody } from './errors.ts';
 import { firstValue, isFormContentType, parseForm } from '../http/form.ts';
 import { requestView } from './procedure-input.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -21,25 +21,30 @@ export interface EndpointRequest {
   requestId: string;
 }
 
-export interface EndpointResponse {
+/** A JSON response as a value: a success body, or an OAuth error body. */
+export interface EndpointResponse<Body extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>> {
   status: number;
   headers: Record<string, string>;
-  body: unknown;
+  body: Body;
 }
 
 /** RFC 6749 §5.1: responses carrying tokens or credentials are never cached. */
 export const NO_STORE_HEADERS: Readonly<Record<string, string>> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
-export function errorResponse(error: OAuthError): EndpointResponse {
+export function errorResponse(error: OAuthError): EndpointResponse<OAuthErrorBody> {
   const headers: Record<string, string> = { ...NO_STORE_HEADERS, ...(error.headers ?? {}) };
   if (error.wwwAuthenticate) headers['WWW-Authenticate'] = error.wwwAuthenticate;
   return { status: error.status, headers, body: errorBody(error) };
 }
 
-export interface TokenEndpointResult extends EndpointResponse {
+/** What the token endpoint answers: the token response, or an error, with what the metrics and logs need. */
+export type TokenEndpointResult = (
+  | (EndpointResponse<Record<string, unknown>> & { readonly ok: true })
+  | (EndpointResponse<OAuthErrorBody> & { readonly ok: false })
+) & {
   grantType: string;
   outcome: GrantOutcome | null;
-}
+};
 
 export class TokenEndpoint {
   private readonly grants: ReadonlyMap<string, GrantHandler>;
@@ -60,13 +65,13 @@ export class TokenEndpoint {
     const started = process.hrtime.bigint();
     const result = await this.process(request);
     const label = this.grants.has(result.grantType) ? result.grantType : 'other';
-    this.metrics?.tokenRequests.inc({ grant_type: label, outcome: result.status === 200 ? 'ok' : String((result.body as { error?: string }).error) });
+    this.metrics?.tokenRequests.inc({ grant_type: label, outcome: result.ok ? 'ok' : result.body.error });
     this.metrics?.tokenLatency.observe({ grant_type: label }, Number(process.hrtime.bigint() - started) / 1e9);
     return result;
   }
 
   private async process(request: EndpointRequest): Promise<TokenEndpointResult> {
-    const refuse = (error: OAuthError, grantType = 'unknown'): TokenEndpointResult => ({ ...errorResponse(error), grantType, outcome: null });
+    const refuse = (error: OAuthError, grantType = 'unknown'): TokenEndpointResult => ({ ...errorResponse(error), ok: false, grantType, outcome: null });
     if (!isFormContentType(request.headers['content-type'])) {
       return refuse(oauthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
     }
@@ -93,7 +98,7 @@ export class TokenEndpoint {
 
     const view = requestView(request.method, request.path, request.remoteAddress, params, request.headers);
     const outcome = await handler.handle({ client, params, requestId: request.requestId, view });
-    if (!outcome.response.ok) return { ...errorResponse(outcome.response.error), grantType, outcome };
-    return { status: 200, headers: { ...NO_STORE_HEADERS }, body: outcome.response.value, grantType, outcome };
+    if (!outcome.response.ok) return { ...errorResponse(outcome.response.error), ok: false, grantType, outcome };
+    return { status: 200, headers: { ...NO_STORE_HEADERS }, body: outcome.response.value, ok: true, grantType, outcome };
   }
 }

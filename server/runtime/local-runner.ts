@@ -224,7 +224,7 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
     runtime.cache.stop();
     return {
       status: result.status,
-      body: result.body as Record<string, unknown>,
+      body: result.body,
       issued: (result.outcome?.issued ?? []).map((t) => ({ kind: t.kind, token: t.token, header: t.header, claims: t.claims })),
       logs,
       diagnostic: result.outcome?.diagnostic ?? null,
