@@ -8,7 +8,7 @@ import type { JsonWebKeyLike, PresentedTokenValidator } from '../tokens/presente
 import { DEFAULT_ALLOWED_ALGORITHMS } from '../tokens/jws-guards.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
-import { VerifiedSecretCache, verifySecret, hashSecret } from './secrets.ts';
+import { VerifiedSecretCache, verifySecret } from './secrets.ts';
 import { FailedAuthThrottle } from './throttle.ts';
 
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -30,11 +30,19 @@ export interface ClientAuthenticatorOptions {
   assertionAudiences(): readonly string[];
   clockSkewSeconds: number;
   now?: () => number;
+  /** Checks a secret against a stored hash (scrypt); injectable so tests can count the hashes. */
+  verifySecret?: (secret: string, storedHash: string) => Promise<boolean>;
   /** The one JWT verifier (strict parse, claim times, key selection, signature), shared with the token exchange. */
   verifier: Pick<PresentedTokenValidator, 'parseJwt' | 'verifyWithKeys'>;
 }
 
 const BASIC_CHALLENGE = 'Basic realm="tokenproc"';
+/** A first guess at one scrypt check (N=2^14) until real ones are measured, ms. */
+const INITIAL_HASH_MILLIS = 40;
+/** Weight of each new measurement in the moving average of check times. */
+const HASH_TIME_WEIGHT = 0.1;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A 401 always carries a challenge (RFC 9110 §15.5.2); Basic is the scheme this endpoint offers. */
 function invalidClient(description: string): OAuthError {
@@ -62,11 +70,19 @@ export class ClientAuthenticator {
   private readonly options: ClientAuthenticatorOptions;
   private readonly cache = new VerifiedSecretCache();
   private readonly throttle = new FailedAuthThrottle();
-  /** Compared against for unknown clients so that their timing matches a wrong secret. */
-  private readonly decoyHash: Promise<string> = hashSecret('decoy-secret-never-valid');
+  /**
+   * How long a real secret check takes lately (ms, moving average). A secret for an unknown client
+   * is answered after about that long without hashing anything: a made-up client id costs no
+   * scrypt (a stream of them no longer starves real logins of the hashing threads), and the answer
+   * takes as long as a wrong secret for a real client, so timing does not tell which ids exist.
+   */
+  private hashMillis: number;
+  private readonly verify: (secret: string, storedHash: string) => Promise<boolean>;
 
   constructor(options: ClientAuthenticatorOptions) {
     this.options = options;
+    this.verify = options.verifySecret ?? verifySecret;
+    this.hashMillis = INITIAL_HASH_MILLIS;
   }
 
   /** Forget verified secrets, e.g. after a client's secret changed. */
@@ -124,12 +140,16 @@ export class ClientAuthenticator {
     const client = this.options.lookupClient(clientId);
     const storedHash = client?.client_secret_hash ?? null;
     if (!client || storedHash === null) {
-      await verifySecret(secret, await this.decoyHash);
+      // Jitter of ±20% around the recent average, as real checks vary.
+      await sleep(this.hashMillis * (0.8 + 0.4 * Math.random()));
       this.throttle.recordFailure(clientId, now);
       return fail(invalidClient('Client authentication failed'));
     }
     if (!this.cache.has(clientId, storedHash, secret, now)) {
-      if (!(await verifySecret(secret, storedHash))) {
+      const started = performance.now();
+      const verified = await this.verify(secret, storedHash);
+      this.hashMillis += (performance.now() - started - this.hashMillis) * HASH_TIME_WEIGHT;
+      if (!verified) {
         this.throttle.recordFailure(clientId, now);
         return fail(invalidClient('Client authentication failed'));
       }
