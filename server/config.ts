@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
 import * as defaults from './defaults.ts';
+import { MIN_ADMIN_KEY_LENGTH } from './configuration/admin-key.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGORITHMS, type SigningAlg } from './tokens/keys.ts';
 
@@ -59,6 +60,17 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** TOKENPROC_ADMIN_KEY: unset, or a random key long enough not to be guessed. */
+function adminKeyFrom(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < MIN_ADMIN_KEY_LENGTH) {
+    throw new ConfigError(
+      `TOKENPROC_ADMIN_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters of a random key (e.g. openssl rand -base64 32); leave it unset to have one generated`,
+    );
+  }
+  return raw;
 }
 
 /** Most worker processes one server runs; more would only add memory on any machine this targets. */
@@ -136,7 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     issuerFromPort: configuredIssuer === undefined,
     dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? defaults.DEFAULT_DATA_DIR),
     databaseUrl: overrides.databaseUrl ?? env.TOKENPROC_DATABASE_URL ?? null,
-    adminKey: env.TOKENPROC_ADMIN_KEY ? env.TOKENPROC_ADMIN_KEY : null,
+    adminKey: adminKeyFrom(env.TOKENPROC_ADMIN_KEY),
     configFile: overrides.config ?? env.TOKENPROC_CONFIG ?? null,
     logLevel: env.LOG_LEVEL ?? defaults.DEFAULT_LOG_LEVEL,
     maxTokenLifetimeSeconds,

@@ -74,7 +74,9 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
   const store = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   await store.migrate();
 
-  const generatedKey = await ensureAdminKey(store, config.adminKey);
+  const adminKey = await ensureAdminKey(store, config.adminKey);
+  if (adminKey.replaced) logger.warn('TOKENPROC_ADMIN_KEY replaced the stored admin key; the previous key no longer works');
+  const generatedKey = adminKey.generated;
   if (generatedKey) {
     // Printed once, deliberately outside the masking logger: this is how the operator learns it.
     process.stdout.write(

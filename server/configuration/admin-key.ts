@@ -21,20 +21,28 @@ export function adminKeyMatches(presented: string, storedHash: string): boolean 
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-/**
- * Makes sure a key hash is stored. Returns the generated key when one had to be made (the caller
- * prints it once); null otherwise.
- */
-export async function ensureAdminKey(store: Store, configuredKey: string | null): Promise<string | null> {
+/** Shortest TOKENPROC_ADMIN_KEY accepted: a random key of about 192 bits or more. */
+export const MIN_ADMIN_KEY_LENGTH = 32;
+
+export interface AdminKeySetUp {
+  /** The key generated at this start, to be shown once; null when none was made. */
+  generated: string | null;
+  /** TOKENPROC_ADMIN_KEY replaced a different stored key (worth a log line: the old key stops working). */
+  replaced: boolean;
+}
+
+/** Makes sure a key hash is stored: the configured key's, or one generated at first start. */
+export async function ensureAdminKey(store: Store, configuredKey: string | null): Promise<AdminKeySetUp> {
   const stored = await store.getAdminKeyHash();
   if (configuredKey) {
     const hash = hashAdminKey(configuredKey);
-    if (stored !== hash) await store.setAdminKeyHash(hash, 'config');
-    return null;
+    if (stored === hash) return { generated: null, replaced: false };
+    await store.setAdminKeyHash(hash, 'config');
+    return { generated: null, replaced: stored !== null };
   }
-  if (stored) return null;
+  if (stored) return { generated: null, replaced: false };
   const generated = crypto.randomBytes(32).toString('base64url');
   const hash = hashAdminKey(generated);
   // Another instance on a shared store may have stored its own key first: then that one stands.
-  return (await store.initAdminKeyHash(hash, 'system')) === hash ? generated : null;
+  return { generated: (await store.initAdminKeyHash(hash, 'system')) === hash ? generated : null, replaced: false };
 }

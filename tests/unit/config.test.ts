@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../server/config.ts';
+import { ensureAdminKey, hashAdminKey } from '../../server/configuration/admin-key.ts';
+import { SqliteStore } from '../../server/store/sqlite.ts';
 
 describe('loadConfig', () => {
   it('defaults to loopback on 8080 with an issuer that follows the port', () => {
@@ -42,5 +44,32 @@ describe('sandbox limits from the environment', () => {
     expect(loadConfig({ TOKENPROC_SANDBOX_ISOLATES: '1' }).sandbox.maxIsolatesPerProcedure).toBe(1);
     expect(() => loadConfig({ TOKENPROC_SANDBOX_ISOLATES: '0' })).toThrow(/TOKENPROC_SANDBOX_ISOLATES/);
     expect(() => loadConfig({ TOKENPROC_SANDBOX_ISOLATES: 'many' })).toThrow(/TOKENPROC_SANDBOX_ISOLATES/);
+  });
+
+  it('refuses a short admin key and reads the worker settings', () => {
+    expect(() => loadConfig({ TOKENPROC_ADMIN_KEY: 'hunter2' })).toThrow(/at least 32 characters/);
+    expect(loadConfig({ TOKENPROC_ADMIN_KEY: 'k'.repeat(32) }).adminKey).toBe('k'.repeat(32));
+    expect(loadConfig({}).adminKey).toBeNull();
+    expect(loadConfig({ TOKENPROC_WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({}, { workers: 'auto' }).workers).toBeGreaterThanOrEqual(1);
+    expect(() => loadConfig({ TOKENPROC_WORKERS: '0' })).toThrow(/TOKENPROC_WORKERS/);
+  });
+});
+
+describe('ensureAdminKey', () => {
+  it('says when TOKENPROC_ADMIN_KEY replaced a different stored key, and generates one only when none is stored', async () => {
+    const store = SqliteStore.openInMemory();
+    try {
+      const first = await ensureAdminKey(store, null);
+      expect(first.generated).not.toBeNull();
+      expect(first.replaced).toBe(false);
+      expect(await ensureAdminKey(store, null)).toEqual({ generated: null, replaced: false });
+      const configured = 'c'.repeat(40);
+      expect(await ensureAdminKey(store, configured)).toEqual({ generated: null, replaced: true });
+      expect(await store.getAdminKeyHash()).toBe(hashAdminKey(configured));
+      expect(await ensureAdminKey(store, configured)).toEqual({ generated: null, replaced: false });
+    } finally {
+      await store.close();
+    }
   });
 });
