@@ -10,6 +10,7 @@ import { rawBody } from './http/raw-body.ts';
 import { sendEndpointResponse } from './http/respond.ts';
 import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
+import { isStoreUnavailableError } from './store/errors.ts';
 import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -113,9 +114,20 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', error_description: 'No such endpoint' });
   });
-  // Last resort: never a stack trace or an HTML page.
+  // Last resort: never a stack trace or an HTML page. A store that cannot be reached is a 503 the
+  // client may retry, never a refusal of its credentials.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    logger.error('unhandled request error', { request_id: req.requestId, detail: err instanceof Error ? err.message : String(err) });
+    const detail = err instanceof Error ? err.message : String(err);
+    if (isStoreUnavailableError(err)) {
+      logger.error('store unavailable', { request_id: req.requestId, path: req.path, detail });
+      if (res.headersSent) return;
+      sendEndpointResponse(
+        res,
+        errorResponse(oauthError('temporarily_unavailable', 'The server cannot reach its store; try again shortly', { headers: { 'Retry-After': '1' } })),
+      );
+      return;
+    }
+    logger.error('unhandled request error', { request_id: req.requestId, detail });
     if (res.headersSent) return;
     sendEndpointResponse(res, errorResponse(oauthError('server_error', 'Internal error')));
   });

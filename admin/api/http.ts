@@ -17,6 +17,8 @@ export const ADMIN_ERROR_STATUS = {
   invalid_procedure: 422,
   too_many_requests: 429,
   server_error: 500,
+  /** The store cannot be reached in time (see StoreUnavailableError). */
+  temporarily_unavailable: 503,
 } as const satisfies Readonly<Record<string, number>>;
 
 export type AdminErrorCode = keyof typeof ADMIN_ERROR_STATUS;

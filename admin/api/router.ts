@@ -12,6 +12,7 @@ import { configDocumentRoutes } from './config-document.ts';
 import { route, sendAdminError, param } from './http.ts';
 import { createAdminContext } from './context.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
+import { isStoreUnavailableError } from '../../server/store/errors.ts';
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
@@ -60,7 +61,13 @@ export function createAdminRouter(runtime: Runtime): Router {
       const description = status === 413 ? 'The body is too large' : status === 415 ? 'The body must be UTF-8 JSON' : 'The body is not valid JSON';
       return sendAdminError(res, 'invalid_request', description, { status: status === 413 || status === 415 ? status : 400 });
     }
-    runtime.logger.error('admin API error', { detail: err instanceof Error ? err.message : String(err) });
+    const detail = err instanceof Error ? err.message : String(err);
+    if (isStoreUnavailableError(err)) {
+      runtime.logger.error('store unavailable', { detail });
+      res.setHeader('Retry-After', '1');
+      return sendAdminError(res, 'temporarily_unavailable', 'The server cannot reach its store; try again shortly');
+    }
+    runtime.logger.error('admin API error', { detail });
     sendAdminError(res, 'server_error', 'Internal error');
   });
   return router;

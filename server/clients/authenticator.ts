@@ -4,6 +4,7 @@
  * throws: either the authenticated client or the OAuth error to send.
  */
 import type { ClientRecord, Store } from '../store/types.ts';
+import { isStoreUnavailableError } from '../store/errors.ts';
 import type { JsonWebKeyLike, PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import { DEFAULT_ALLOWED_ALGORITHMS } from '../tokens/jws-guards.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
@@ -182,7 +183,9 @@ export class ClientAuthenticator {
     if (typeof jti !== 'string' || typeof exp !== 'number') return refuse('client_assertion needs jti and exp');
     try {
       if (!(await this.options.store.recordAssertionJti(clientId, jti, exp + this.options.clockSkewSeconds))) return refuse('client_assertion was already used');
-    } catch {
+    } catch (err) {
+      // The replay record could not be written: not the client's fault (the endpoint answers 503).
+      if (isStoreUnavailableError(err)) throw err;
       return refuse('client_assertion is not valid');
     }
     return ok({ client, method: 'private_key_jwt' });

@@ -20,3 +20,19 @@ export class StoreConflictError extends Error {
 export function isStoreConflictError(err: unknown): err is StoreConflictError {
   return err instanceof StoreConflictError;
 }
+
+/**
+ * The store cannot be reached in time (no connection, a connection lost, a query past its
+ * timeout). Endpoints answer 503 (`temporarily_unavailable` at the token endpoint): a request that
+ * could not be checked is not a refusal.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export function isStoreUnavailableError(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError;
+}

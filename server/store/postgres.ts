@@ -4,7 +4,7 @@
  */
 import { DatabaseError, Pool } from 'pg';
 import type { PoolClient } from 'pg';
-import { StoreConflictError } from './errors.ts';
+import { StoreConflictError, StoreUnavailableError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { systemClock } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
@@ -15,8 +15,10 @@ export interface PostgresStoreOptions {
   clock?: () => number;
   /** Connections this instance keeps at most (default 10). */
   maxConnections?: number;
-  /** How long to wait for a connection before the call rejects, in ms (default 10 000). */
+  /** How long to wait for a connection before the call rejects, in ms (default 3000). */
   connectTimeoutMs?: number;
+  /** How long one query may wait for its answer, in ms (default 5000). */
+  queryTimeoutMs?: number;
 }
 
 
@@ -88,7 +90,9 @@ class PostgresDriver implements SqlDriver {
     this.pool = new Pool({
       connectionString: databaseUrl,
       max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+      // A frozen server must not hold a request: a query that has no answer in time fails.
+      query_timeout: options.queryTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
       application_name: 'tokenproc',
     });
@@ -150,6 +154,7 @@ class PostgresDriver implements SqlDriver {
     } catch (err) {
       // A server-side refusal leaves the connection usable; anything else (a dropped socket) does not.
       broken = !(err instanceof DatabaseError) && !(err instanceof StoreConflictError);
+      if (broken) throw new StoreUnavailableError(`the PostgreSQL store at ${this.target.display} did not answer: ${this.scrubbed(err)}`);
       throw err;
     } finally {
       client.release(broken);
@@ -157,15 +162,23 @@ class PostgresDriver implements SqlDriver {
   }
 
   /** The driver's reason, with the URL's password scrubbed out and the target named without it. */
+  /** An error's message with the URL's password removed. */
+  private scrubbed(err: unknown): string {
+    let reason = err instanceof Error ? err.message : String(err);
+    for (const secret of this.target.secrets) reason = reason.split(secret).join('***');
+    return reason;
+  }
+
   private connectionError(err: unknown): Error {
     // Duck-typed: socket errors may come from another realm (e.g. under a test runner's VM).
     const fields = typeof err === 'object' && err !== null ? (err as { message?: unknown; code?: unknown }) : {};
     let reason = typeof fields.message === 'string' ? fields.message : String(err);
     for (const secret of this.target.secrets) reason = reason.split(secret).join('***');
-    const error = new Error(`cannot connect to the PostgreSQL store at ${this.target.display}: ${reason || 'connection failed'}`);
+    const error = new StoreUnavailableError(`cannot connect to the PostgreSQL store at ${this.target.display}: ${reason || 'connection failed'}`);
     if (typeof fields.code === 'string') Object.assign(error, { code: fields.code });
     return error;
-  }}
+  }
+}
 
 export class PostgresStore extends SqlStore {
   private readonly postgres: PostgresDriver;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import * as jose from 'jose';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { openStore } from '../../server/store/index.ts';
@@ -302,4 +303,57 @@ describe('two tokenproc instances on one PostgreSQL database', () => {
       await postgres.dropDatabase(name);
     }
   }, 90_000);
+});
+
+describe('a database outage', () => {
+  it('is a 503 within a bounded time at the token endpoint and the admin API, logged, never a 401', async () => {
+    const { name, url } = await postgres.createDatabase();
+    const admin = new Client({ connectionString: postgres.url('postgres') });
+    await admin.connect();
+    let server: TestServer | null = null;
+    try {
+      server = await startTestServer({ env: { TOKENPROC_DATABASE_URL: url } });
+      const keys = await jose.generateKeyPair('ES256');
+      const jwk = { ...(await jose.exportJWK(keys.publicKey)), kid: 'outage-key', alg: 'ES256', use: 'sig' };
+      const registered = await server.admin('PUT', '/clients/jwt-outage', clientBody({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] }, scope: 'read' }));
+      expect(registered.status).toBe(201);
+      const assertion = (jti: string) =>
+        new jose.SignJWT({ jti })
+          .setProtectedHeader({ alg: 'ES256', kid: 'outage-key' })
+          .setIssuer('jwt-outage').setSubject('jwt-outage').setAudience(server!.issuer).setIssuedAt().setExpirationTime('1m')
+          .sign(keys.privateKey);
+      const form = async (jti: string) => ({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(jti),
+      });
+      expect((await server.token(await form('before-outage'))).status).toBe(200);
+
+      // The database refuses every connection, and the ones open are cut: an outage for this store alone.
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+
+      const started = Date.now();
+      const during = await server.token(await form('during-outage'));
+      expect(during.status).toBe(503);
+      expect(during.body).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(during.headers.get('cache-control')).toBe('no-store');
+      expect(during.headers.get('retry-after')).toBe('1');
+      const adminDuring = await server.admin('GET', '/clients');
+      expect(adminDuring.status).toBe(503);
+      expect(adminDuring.body).toMatchObject({ error: 'temporarily_unavailable' });
+      // Connect timeout 3 s, query timeout 5 s: well under the 18 s a frozen store used to hold requests.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(server.output()).toContain('store unavailable');
+
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      const after = await server.token(await form('after-outage'));
+      expect(after.status).toBe(200);
+    } finally {
+      await server?.stop();
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await admin.end();
+      await postgres.dropDatabase(name);
+    }
+  });
 });
