@@ -131,15 +131,21 @@ export class ClientAuthenticator {
 
   private async verifySecretAuth(clientId: string, secret: string, method: AuthMethodUsed): Promise<Result<AuthenticatedClient>> {
     const now = this.now();
+    const client = this.options.lookupClient(clientId);
+    const storedHash = client?.client_secret_hash ?? null;
     const retryAfter = this.throttle.retryAfterSeconds(clientId, now);
     if (retryAfter > 0) {
+      // Slow the guesser, not the holder of the secret: a secret verified lately still passes
+      // (no hash is computed for it), and keeps passing while the guessing goes on.
+      if (client && storedHash !== null && this.cache.has(clientId, storedHash, secret, now)) {
+        this.cache.add(clientId, storedHash, secret, now);
+        return ok({ client, method });
+      }
       return fail(oauthError('invalid_client', 'Too many failed authentication attempts; try again later', {
         status: 429,
         headers: { 'Retry-After': String(retryAfter) },
       }));
     }
-    const client = this.options.lookupClient(clientId);
-    const storedHash = client?.client_secret_hash ?? null;
     if (!client || storedHash === null) {
       // Jitter of ±20% around the recent average, as real checks vary.
       await sleep(this.hashMillis * (0.8 + 0.4 * Math.random()));

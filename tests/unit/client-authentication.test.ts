@@ -64,4 +64,18 @@ describe('client secret authentication', () => {
     expect((await attempt('real-client', SECRET)).ok).toBe(true);
     expect(hashes()).toBe(2);
   });
+
+  it('slows a guesser without locking out a holder of the secret it verified lately', async () => {
+    const { attempt, hashes } = await setUp();
+    expect((await attempt('real-client', SECRET)).ok).toBe(true);
+    for (let i = 0; i < 20; i++) await attempt('real-client', `guess-${i}`);
+    const throttled = await attempt('real-client', 'guess-21');
+    expect(throttled.ok).toBe(false);
+    if (!throttled.ok) expect(throttled.error).toMatchObject({ error: 'invalid_client', status: 429 });
+    const hashed = hashes();
+    // The owner's secret, verified before the guessing began, still passes, and costs no hash.
+    expect((await attempt('real-client', SECRET)).ok).toBe(true);
+    expect((await attempt('real-client', SECRET)).ok).toBe(true);
+    expect(hashes()).toBe(hashed);
+  });
 });
