@@ -75,6 +75,15 @@ const POSTGRES_DIALECT: SqlDialect = {
      ORDER BY c.client_id COLLATE "C"`,
 };
 
+/**
+ * SQLSTATE classes that say the server cannot serve now rather than refuse the statement:
+ * 08 connection exception, 53 insufficient resources (a full disk among them), 57 operator
+ * intervention (a connection ended by an administrator or a shutdown).
+ */
+function isUnavailabilityCode(code: string | undefined): boolean {
+  return code !== undefined && (code.startsWith('08') || code.startsWith('53') || code.startsWith('57'));
+}
+
 function executorOf(client: PoolClient): SqlExecutor {
   return { query: async (sql, params = []) => (await client.query<SqlRow>(sql, [...params])).rows };
 }
@@ -152,8 +161,10 @@ class PostgresDriver implements SqlDriver {
     try {
       return await fn(client);
     } catch (err) {
-      // A server-side refusal leaves the connection usable; anything else (a dropped socket) does not.
-      broken = !(err instanceof DatabaseError) && !(err instanceof StoreConflictError);
+      // A server-side refusal leaves the connection usable; anything else (a dropped socket, a
+      // connection the server ended, a server out of resources) means the store is unavailable.
+      const unavailableOnServer = err instanceof DatabaseError && isUnavailabilityCode(err.code);
+      broken = unavailableOnServer || (!(err instanceof DatabaseError) && !(err instanceof StoreConflictError));
       if (broken) throw new StoreUnavailableError(`the PostgreSQL store at ${this.target.display} did not answer: ${this.scrubbed(err)}`);
       throw err;
     } finally {
