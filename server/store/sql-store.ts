@@ -211,6 +211,14 @@ export class SqlStore implements Store {
     return row ? toProcedureVersion(row) : null;
   }
 
+  async listActiveProcedures(): Promise<ProcedureVersion[]> {
+    const rows = await this.driver.query(
+      `SELECT v.* FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
+       ORDER BY ${this.dialect.byCodePoint('p.id')}`,
+    );
+    return rows.map(toProcedureVersion);
+  }
+
   async getProcedureVersion(id: string, version: number): Promise<ProcedureVersion | null> {
     const [row] = await this.driver.query('SELECT * FROM procedure_versions WHERE id = $1 AND version = $2', [id, version]);
     return row ? toProcedureVersion(row) : null;

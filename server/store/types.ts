@@ -124,6 +124,8 @@ export interface Store {
   /** Makes an existing version active. Null if the procedure or version does not exist. */
   activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null>;
   getActiveProcedure(id: string): Promise<ProcedureVersion | null>;
+  /** Every procedure's active version, by id: one query, for a cache that reloads them all. */
+  listActiveProcedures(): Promise<ProcedureVersion[]>;
   getProcedureVersion(id: string, version: number): Promise<ProcedureVersion | null>;
   listProcedures(): Promise<ProcedureSummary[]>;
   listProcedureVersions(id: string): Promise<ProcedureVersion[]>;

@@ -162,6 +162,12 @@ export function storeContractTests(
         expect(typeof v2.created_at).toBe('number');
 
         expect(await store.getActiveProcedure('orders-exchange')).toEqual(v2);
+        const other = await store.putProcedureVersion(procedureVersion('another', 'function result(c) { return 3; }'), 'admin-1');
+        await store.activateProcedureVersion('orders-exchange', 1, 'admin-1');
+        // Every active version in one answer, ordered by id.
+        expect(await store.listActiveProcedures()).toEqual([other, v1]);
+        await store.activateProcedureVersion('orders-exchange', 2, 'admin-1');
+        await store.deleteProcedure('another', 'admin-1');
         expect(await store.getProcedureVersion('orders-exchange', 1)).toEqual(v1);
         expect(await store.getProcedureVersion('orders-exchange', 3)).toBeNull();
         expect(await store.listProcedureVersions('orders-exchange')).toEqual([v1, v2]);
