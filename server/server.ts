@@ -8,6 +8,7 @@ import type { ServerConfig } from './config.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { createMetrics, observeSandbox } from './metrics.ts';
 import { createWorkerLink, type WorkerLink } from './cluster/worker-link.ts';
+import { logAuditEntries } from './runtime/audit-log.ts';
 import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
@@ -73,6 +74,7 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
 
   const store = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   await store.migrate();
+  logAuditEntries(store, logger);
 
   const adminKey = await ensureAdminKey(store, config.adminKey);
   if (adminKey.replaced) logger.warn('TOKENPROC_ADMIN_KEY replaced the stored admin key; the previous key no longer works');

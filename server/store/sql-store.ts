@@ -66,6 +66,7 @@ async function clientIdsUsing(executor: SqlExecutor, dialect: SqlDialect, proced
 export class SqlStore implements Store {
   protected readonly driver: SqlDriver;
   private readonly dialect: SqlDialect;
+  private readonly auditListeners: Array<(entry: AuditEntry) => void> = [];
   private readonly clock: () => number;
 
   protected constructor(driver: SqlDriver, clock: () => number) {
@@ -98,7 +99,7 @@ export class SqlStore implements Store {
   }
 
   async putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       // Checked under the write lock, so a concurrent procedure delete cannot leave the client naming nothing.
       for (const [flow, procedureId] of Object.entries(client.procedures)) {
         const [row] = await tx.query('SELECT flow FROM procedures WHERE id = $1', [procedureId]);
@@ -136,16 +137,16 @@ export class SqlStore implements Store {
           client.updated_at,
         ],
       );
-      await this.recordChange(tx, auditEntries.clientPut(actor, existing, client));
+      await this.recordChange(tx, written, auditEntries.clientPut(actor, existing, client));
       return { created: existing === null };
     });
   }
 
   async deleteClient(clientId: string, actor: string): Promise<boolean> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const deleted = await tx.query('DELETE FROM clients WHERE client_id = $1 RETURNING client_id', [clientId]);
       if (deleted.length === 0) return false;
-      await this.recordChange(tx, auditEntries.clientDelete(actor, clientId));
+      await this.recordChange(tx, written, auditEntries.clientDelete(actor, clientId));
       return true;
     });
   }
@@ -159,7 +160,7 @@ export class SqlStore implements Store {
   async putProcedureVersion(version: NewProcedureVersion, actor: string): Promise<ProcedureVersion> {
     const actual = createHash('sha256').update(version.source, 'utf8').digest('hex');
     if (actual !== version.sha256) throw new TypeError(`sha256 does not match the source of procedure ${version.id}`);
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const [current] = await tx.query('SELECT flow, active_version, latest_version FROM procedures WHERE id = $1', [version.id]);
       if (current && text(current, 'flow') !== version.flow) {
         throw new StoreConflictError(
@@ -177,7 +178,7 @@ export class SqlStore implements Store {
            latest_version = excluded.latest_version, updated_at = excluded.updated_at`,
         [version.id, version.flow, number, now],
       );
-      await this.recordChange(tx, auditEntries.procedureUpload(actor, version, number, current ? int(current, 'active_version') : null));
+      await this.recordChange(tx, written, auditEntries.procedureUpload(actor, version, number, current ? int(current, 'active_version') : null));
       return {
         id: version.id,
         version: number,
@@ -191,13 +192,13 @@ export class SqlStore implements Store {
   }
 
   async activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const [current] = await tx.query('SELECT active_version FROM procedures WHERE id = $1', [id]);
       const [target] = await tx.query('SELECT * FROM procedure_versions WHERE id = $1 AND version = $2', [id, version]);
       if (!current || !target) return null;
       await tx.query('UPDATE procedures SET active_version = $1, updated_at = $2 WHERE id = $3', [version, this.clock(), id]);
       const activated = toProcedureVersion(target);
-      await this.recordChange(tx, auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
+      await this.recordChange(tx, written, auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
       return activated;
     });
   }
@@ -246,7 +247,7 @@ export class SqlStore implements Store {
 
   /** Throws StoreConflictError('procedure_in_use') while a client names the procedure. */
   async deleteProcedure(id: string, actor: string): Promise<boolean> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const [current] = await tx.query('SELECT active_version, latest_version FROM procedures WHERE id = $1', [id]);
       if (!current) return false;
       const users = await clientIdsUsing(tx, this.dialect, id);
@@ -255,7 +256,7 @@ export class SqlStore implements Store {
       }
       await tx.query('DELETE FROM procedure_versions WHERE id = $1', [id]);
       await tx.query('DELETE FROM procedures WHERE id = $1', [id]);
-      await this.recordChange(tx, auditEntries.procedureDelete(actor, id, int(current, 'active_version'), int(current, 'latest_version')));
+      await this.recordChange(tx, written, auditEntries.procedureDelete(actor, id, int(current, 'active_version'), int(current, 'latest_version')));
       return true;
     });
   }
@@ -272,7 +273,7 @@ export class SqlStore implements Store {
   }
 
   async putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string): Promise<{ created: boolean }> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const [existing] = await tx.query('SELECT 1 AS found FROM trusted_issuers WHERE id = $1', [issuer.id]);
       await tx.query(`INSERT INTO trusted_issuers (id, issuer, jwks_uri, jwks, allowed_algs, audiences, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -289,16 +290,16 @@ export class SqlStore implements Store {
           issuer.updated_at,
         ],
       );
-      await this.recordChange(tx, auditEntries.trustedIssuerPut(actor, issuer, existing === undefined));
+      await this.recordChange(tx, written, auditEntries.trustedIssuerPut(actor, issuer, existing === undefined));
       return { created: existing === undefined };
     });
   }
 
   async deleteTrustedIssuer(id: string, actor: string): Promise<boolean> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const deleted = await tx.query('DELETE FROM trusted_issuers WHERE id = $1 RETURNING id', [id]);
       if (deleted.length === 0) return false;
-      await this.recordChange(tx, auditEntries.trustedIssuerDelete(actor, id));
+      await this.recordChange(tx, written, auditEntries.trustedIssuerDelete(actor, id));
       return true;
     });
   }
@@ -319,19 +320,19 @@ export class SqlStore implements Store {
   }
 
   async addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string): Promise<void> {
-    await this.driver.write(async (tx) => {
+    await this.write(async (tx, written) => {
       const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid', [this.clock()]))
         .map((row) => text(row, 'kid'))
         .sort();
       await tx.query('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL)',
         [key.kid, key.alg, key.private_jwk, key.public_jwk, key.created_at],
       );
-      await this.recordChange(tx, auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
+      await this.recordChange(tx, written, auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
     });
   }
 
   async pruneSigningKeys(retiredBefore: number, actor: string): Promise<string[]> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       const kids = (
         await tx.query(`SELECT kid FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1 ORDER BY ${this.dialect.byCodePoint('kid')}`, [
           retiredBefore,
@@ -339,7 +340,7 @@ export class SqlStore implements Store {
       ).map((row) => text(row, 'kid'));
       for (const kid of kids) {
         await tx.query('DELETE FROM signing_keys WHERE kid = $1', [kid]);
-        await this.recordChange(tx, auditEntries.signingKeyPrune(actor, kid));
+        await this.recordChange(tx, written, auditEntries.signingKeyPrune(actor, kid));
       }
       return kids;
     });
@@ -353,22 +354,22 @@ export class SqlStore implements Store {
   }
 
   async setAdminKeyHash(hash: string, actor: string): Promise<void> {
-    await this.driver.write(async (tx) => {
+    await this.write(async (tx, written) => {
       await tx.query(`INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)
          ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
         [hash, this.clock()],
       );
-      await this.recordChange(tx, auditEntries.adminKeySet(actor));
+      await this.recordChange(tx, written, auditEntries.adminKeySet(actor));
     });
   }
 
   async initAdminKeyHash(hash: string, actor: string): Promise<string> {
-    return this.driver.write(async (tx) => {
+    return this.write(async (tx, written) => {
       // write() holds the store-wide write lock, so concurrent instances take turns here.
       const [existing] = await tx.query('SELECT hash FROM admin_key WHERE id = 1');
       if (existing) return text(existing, 'hash');
       await tx.query('INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)', [hash, this.clock()]);
-      await this.recordChange(tx, auditEntries.adminKeySet(actor));
+      await this.recordChange(tx, written, auditEntries.adminKeySet(actor));
       return hash;
     });
   }
@@ -377,7 +378,15 @@ export class SqlStore implements Store {
 
   /** An entry for something that is not a store write (e.g. an import summary); does not bump the revision. */
   async appendAudit(entry: AuditInput): Promise<void> {
-    await this.insertAudit(this.driver, entry);
+    this.report([await this.insertAudit(this.driver, entry)]);
+  }
+
+  /**
+   * Hears of each audit entry this store object wrote, once its transaction has committed: the
+   * process logs its own entries, and no other instance's or worker's twice.
+   */
+  onAuditEntry(listener: (entry: AuditEntry) => void): void {
+    this.auditListeners.push(listener);
   }
 
   /** Newest first. `before` is an audit id: pass the last id of a page to get the next page. */
@@ -410,17 +419,31 @@ export class SqlStore implements Store {
 
   // ---- internals ----
 
-  /** Every configuration write bumps the revision and leaves its audit line, in its transaction. */
-  private async recordChange(tx: SqlExecutor, entry: AuditInput): Promise<void> {
-    await tx.query('UPDATE store_revision SET revision = revision + 1 WHERE id = 1');
-    await this.insertAudit(tx, entry);
+  /** A configuration write; the audit entries it wrote are reported once it has committed. */
+  private async write<T>(fn: (tx: SqlExecutor, written: AuditEntry[]) => Promise<T>): Promise<T> {
+    const written: AuditEntry[] = [];
+    const result = await this.driver.write((tx) => fn(tx, written));
+    this.report(written);
+    return result;
   }
 
-  private async insertAudit(executor: SqlExecutor, entry: AuditInput): Promise<void> {
-    await executor.query(
+  private report(entries: readonly AuditEntry[]): void {
+    for (const entry of entries) for (const listener of this.auditListeners) listener(entry);
+  }
+
+  /** Every configuration write bumps the revision and leaves its audit line, in its transaction. */
+  private async recordChange(tx: SqlExecutor, written: AuditEntry[], entry: AuditInput): Promise<void> {
+    await tx.query('UPDATE store_revision SET revision = revision + 1 WHERE id = 1');
+    written.push(await this.insertAudit(tx, entry));
+  }
+
+  private async insertAudit(executor: SqlExecutor, entry: AuditInput): Promise<AuditEntry> {
+    const [row] = await executor.query(
       `INSERT INTO audit (at, actor, action, target_type, target_id, old_version, new_version, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [this.clock(), entry.actor, entry.action, entry.target_type, entry.target_id, entry.old_version, entry.new_version, jsonOrNull(entry.details)],
     );
+    if (row === undefined) throw new Error('the audit entry was not written');
+    return toAuditEntry(row);
   }
 }

@@ -151,6 +151,8 @@ export interface Store {
   initAdminKeyHash(hash: string, actor: string): Promise<string>;
 
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+  /** Hears of each audit entry this store object wrote, after its transaction committed. */
+  onAuditEntry(listener: (entry: AuditEntry) => void): void;
   listAudit(options?: { limit?: number; before?: number }): Promise<AuditEntry[]>;
 
   /** Records a client-assertion jti; false when it was already seen (replay). Expired entries are purged. */

@@ -106,6 +106,18 @@ describe('two worker processes on one port', () => {
     expect(metricValue(after, /^tokenproc_sandbox_suspended (\d+)$/gm)).toBe(2);
   });
 
+  it('logs each audit entry once, in the worker that wrote it', async () => {
+    const ids: number[] = [];
+    for (const line of server.output().split('\n')) {
+      if (!line.includes('"message":"audit"')) continue;
+      const record = JSON.parse(line) as { audit_id?: number };
+      if (typeof record.audit_id === 'number') ids.push(record.audit_id);
+    }
+    // The tests above wrote a client, a procedure and another client: three entries or more.
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('replaces a worker that crashes while the other keeps serving', async () => {
     const [victim] = listeningPids(server.output());
     process.kill(victim!, 'SIGKILL');
