@@ -25,6 +25,12 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_TOKEN_BYTES = 16 * 1024;
 /** Clock skew allowed on `exp`, `nbf` and `iat`, seconds (RFC 7519 §4.1.4: "a few minutes" at most). */
 export const CLOCK_SKEW_SECONDS = 60;
+/**
+ * Longest life a client assertion (private_key_jwt) may declare, seconds: its jti is remembered
+ * for as long as it could be replayed, so a token valid for a century would be kept a century.
+ */
+export const MAX_CLIENT_ASSERTION_LIFETIME_SECONDS = 600;
+
 /** `resource` and `audience` values one request may name, in all. */
 export const MAX_TARGETS = 4;
 

@@ -7,6 +7,7 @@ import type { ClientRecord, Store } from '../store/types.ts';
 import { isStoreUnavailableError } from '../store/errors.ts';
 import type { JsonWebKeyLike, PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import { DEFAULT_ALLOWED_ALGORITHMS } from '../tokens/jws-guards.ts';
+import { MAX_CLIENT_ASSERTION_LIFETIME_SECONDS } from '../defaults.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
 import { VerifiedSecretCache, verifySecret } from './secrets.ts';
@@ -187,6 +188,10 @@ export class ClientAuthenticator {
     const jti = claims.jti;
     const exp = claims.exp;
     if (typeof jti !== 'string' || typeof exp !== 'number') return refuse('client_assertion needs jti and exp');
+    const issuedAt = typeof claims.iat === 'number' ? claims.iat : Math.floor(this.now() / 1000);
+    if (exp - issuedAt > MAX_CLIENT_ASSERTION_LIFETIME_SECONDS) {
+      return refuse(`client_assertion may live at most ${MAX_CLIENT_ASSERTION_LIFETIME_SECONDS} seconds`);
+    }
     try {
       if (!(await this.options.store.recordAssertionJti(clientId, jti, exp + this.options.clockSkewSeconds))) return refuse('client_assertion was already used');
     } catch (err) {

@@ -186,6 +186,10 @@ describe('client authentication', () => {
     // jose accepted this second spelling of a valid signature; the strict parse does not.
     expectOAuthError(await server.token(form(`${await assertion('padded-1')}==`)), 401, 'invalid_client');
     expectOAuthError(await server.token(form(await assertion('expired-1', now - 3600))), 401, 'invalid_client');
+    // A century-long assertion would have its jti kept for a century: refused.
+    const forever = await server.token(form(await assertion('forever-1', now + 100 * 365 * 86400)));
+    expectOAuthError(forever, 401, 'invalid_client');
+    expect(forever.body.error_description).toBe('client_assertion may live at most 600 seconds');
     const hmac = await new jose.SignJWT({ jti: 'hmac-1' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer('jwt-client').setSubject('jwt-client').setAudience(server.issuer).setIssuedAt(now).setExpirationTime(now + 60)
