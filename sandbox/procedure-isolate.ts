@@ -52,13 +52,15 @@ export type CreateResult = { ok: true; procedureIsolate: ProcedureIsolate } | { 
 /**
  * After the wall deadline disposes an isolate, isolated-vm rejects the pending call at once unless
  * the script is stuck in code V8 cannot interrupt (or a garbage-collector-bound loop that stops
- * late). Past this grace (a disposal normally ends the call within milliseconds) the call is
+ * late). Past this grace (a disposal normally ends the call within milliseconds; a second leaves
+ * room for a loaded machine, where a false alarm would cost a worker) the call is
  * answered as a timeout without waiting for it, its (procedure version, client) pair is suspended
  * at once so that no further call starts another runaway, and the process is reported as unable to
  * bound calls: the thread stays taken, and such scripts (a loop that keeps the garbage collector
  * busy) can take memory at a gigabyte a second.
  */
-const TERMINATION_GRACE_MS = 250;
+const TERMINATION_GRACE_MS = 1000;
+
 interface DeadlineResult<T> {
   value?: T;
   error?: unknown;
