@@ -77,7 +77,7 @@ describe('error locations', () => {
       id: 'located',
       source: 'function helper(claims) {\n  return claims.missing.value;\n}\nfunction result(context) {\n  return { v: helper({}) };\n}',
       sha256: '',
-      filename: '/work/main/procedures/located.js',
+      filename: '/srv/authors/acme/procedures/located.js',
     };
     const outcome = await run(procedure);
     expect(outcome).toEqual({

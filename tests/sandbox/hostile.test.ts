@@ -37,7 +37,7 @@ async function run(source: string, on: ProcedureEngine = engine, id?: string): P
   return on.run(inlineProcedure(source, id), input(), new TestHost(key, client()), { requestId: 'req-hostile', log: recordingSink().sink });
 }
 
-const HOST_TRACES = /\/work\/|node_modules|file:\/\/|\bat \S+ \(|\n\s*at /;
+const HOST_TRACES = /\/(work|srv)\/|node_modules|file:\/\/|\bat \S+ \(|\n\s*at /;
 
 function expectNoHostLeak(outcome: ProcedureOutcome): void {
   expect(JSON.stringify(outcome)).not.toMatch(HOST_TRACES);

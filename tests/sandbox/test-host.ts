@@ -196,7 +196,7 @@ export class TestHost {
   #maybeThrow(): void {
     if (this.throwOnNextCall) {
       this.throwOnNextCall = false;
-      throw new Error('host exploded at /work/main/server/secret-path.ts');
+      throw new Error('host exploded at /srv/tokenproc/server/secret-path.ts');
     }
   }
 }
