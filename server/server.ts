@@ -103,14 +103,19 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
     for (const suspension of suspensions) engine.suspend(suspension);
   });
   observeSandbox(metrics, engine);
-  const runtime = await createRuntime({ config, store, logger, metrics, engine });
+  // An admin write answers once every worker has reloaded: reads after it see it wherever they land.
+  const runtime = await createRuntime({ config, store, logger, metrics, engine, afterConfigChange: () => link.syncConfigChange() });
   if (config.configFile && link.runsStartupTasks) await applyConfigFile(runtime, config.configFile);
   runtime.cache.startPolling(1000);
   runtime.cache.onChange(() => link.announceConfigChange());
-  link.onConfigChange(() => {
-    runtime.configChanged().catch((error: unknown) => {
+  link.onConfigChange(async () => {
+    try {
+      // Reload here only: configChanged() would ask the other workers again.
+      await runtime.cache.refresh();
+      await runtime.keys?.reload();
+    } catch (error) {
       logger.warn('configuration reload failed', { detail: error instanceof Error ? error.message : String(error) });
-    });
+    }
   });
 
   attach(

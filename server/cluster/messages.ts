@@ -24,8 +24,13 @@ export type WorkerMessage =
   | { type: 'tokenproc:metrics-request'; id: number }
   /** This worker's own metrics, for a collection the supervisor started. */
   | { type: 'tokenproc:metrics-json'; id: number; metrics: MetricsJson }
-  /** This worker saw the configuration change (its own write, or its poll of the store). */
-  | { type: 'tokenproc:config-changed' }
+  /**
+   * This worker saw the configuration change (its own write, or its poll of the store). With an
+   * id, it waits for every other worker to have reloaded (config-synced) before it answers.
+   */
+  | { type: 'tokenproc:config-changed'; id?: number }
+  /** This worker reloaded its configuration for the change `id` asked about. */
+  | { type: 'tokenproc:config-applied'; id: number }
   /** This worker's sandbox suspended a procedure that kept failing on its limits. */
   | { type: 'tokenproc:suspended'; suspension: ProcedureSuspension };
 
@@ -34,8 +39,10 @@ export type SupervisorMessage =
   | { type: 'tokenproc:metrics-collect'; id: number }
   /** Stop accepting, finish what is in flight, exit. */
   | { type: 'tokenproc:shutdown' }
-  /** Another worker saw the configuration change: reload now rather than at the next poll. */
-  | { type: 'tokenproc:config-changed' }
+  /** Another worker saw the configuration change: reload now (and say so, when it has an id). */
+  | { type: 'tokenproc:config-changed'; id?: number }
+  /** Every other worker has reloaded for the change `id` (or the wait for them ended). */
+  | { type: 'tokenproc:config-synced'; id: number }
   /** Suspensions decided by other workers (all that still hold, for a worker that just started). */
   | { type: 'tokenproc:suspend'; suspensions: ProcedureSuspension[] };
 
@@ -46,6 +53,7 @@ const WORKER_TYPES = new Set([
   'tokenproc:metrics-request',
   'tokenproc:metrics-json',
   'tokenproc:config-changed',
+  'tokenproc:config-applied',
   'tokenproc:suspended',
 ]);
 const SUPERVISOR_TYPES = new Set([
@@ -53,6 +61,7 @@ const SUPERVISOR_TYPES = new Set([
   'tokenproc:metrics-collect',
   'tokenproc:shutdown',
   'tokenproc:config-changed',
+  'tokenproc:config-synced',
   'tokenproc:suspend',
 ]);
 
@@ -84,6 +93,8 @@ export const MEMORY_CHECK_MS = 100;
 export const WATCHDOG_MS = 5000;
 /** How long the supervisor waits for the workers' metrics; a worker that does not answer is left out. */
 export const METRICS_COLLECT_MS = 1000;
+/** How long a worker's admin write waits for the other workers to reload before it answers anyway. */
+export const CONFIG_SYNC_MS = 3000;
 /** How long a stopping worker may take to finish in-flight requests before it is killed. */
 export const WORKER_STOP_GRACE_MS = 10_000;
 /** The same for a worker stopped urgently (a runaway script keeps taking memory meanwhile). */

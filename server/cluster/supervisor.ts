@@ -25,7 +25,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import type { Logger } from '../logging.ts';
-import { HEARTBEAT_MS, isWorkerMessage, METRICS_COLLECT_MS, URGENT_STOP_GRACE_MS, WATCHDOG_MS, WORKER_STOP_GRACE_MS } from './messages.ts';
+import { CONFIG_SYNC_MS, HEARTBEAT_MS, isWorkerMessage, METRICS_COLLECT_MS, URGENT_STOP_GRACE_MS, WATCHDOG_MS, WORKER_STOP_GRACE_MS } from './messages.ts';
 import type { MetricsJson, SupervisorMessage, WorkerMessage } from './messages.ts';
 import { STARTUP_TASKS_ENV } from './worker-link.ts';
 import type { ProcedureSuspension } from '../../sandbox/types.ts';
@@ -68,6 +68,9 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const entries = new Map<number, WorkerEntry>();
   const restarts: number[] = [];
   const collections = new Map<number, Collection>();
+  /** Admin writes waiting for the other workers to reload, by relay id. */
+  const syncs = new Map<number, { pending: Set<number>; done: () => void }>();
+  let nextSync = 1;
   /** Suspensions the workers decided, by procedure/client/version: a new worker learns those that still hold. */
   const suspensions = new Map<string, ProcedureSuspension>();
   let nextCollection = 1;
@@ -155,6 +158,33 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     }
   }
 
+  /**
+   * Tells every other worker to reload. A change with an id is an admin write waiting to answer:
+   * the supervisor tells its worker once every other one has reloaded (or CONFIG_SYNC_MS passed),
+   * so that a client who reads after the write sees it whichever worker takes the request.
+   */
+  function relayConfigChange(origin: Worker, originId: number | undefined): void {
+    const id = originId === undefined ? undefined : nextSync++;
+    const pending = new Set<number>();
+    for (const other of entries.values()) {
+      if (other.worker === origin || !other.ready || other.stopping) continue;
+      if (id !== undefined) pending.add(other.worker.id);
+      tell(other.worker, id === undefined ? { type: 'tokenproc:config-changed' } : { type: 'tokenproc:config-changed', id });
+    }
+    if (id === undefined || originId === undefined) return;
+    let answered = false;
+    const done = (): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      syncs.delete(id);
+      tell(origin, { type: 'tokenproc:config-synced', id: originId });
+    };
+    const timer = setTimeout(done, CONFIG_SYNC_MS);
+    syncs.set(id, { pending, done });
+    if (pending.size === 0) done();
+  }
+
   function collectMetrics(requester: Worker, requestId: number): void {
     const id = nextCollection++;
     const pending = new Set<number>();
@@ -220,9 +250,13 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         break;
       }
       case 'tokenproc:config-changed':
-        // Each worker reloads when its revision check sees the change; one that already has it stays quiet.
-        for (const other of entries.values()) if (other.worker !== worker && other.ready) tell(other.worker, { type: 'tokenproc:config-changed' });
+        relayConfigChange(worker, message.id);
         break;
+      case 'tokenproc:config-applied': {
+        const sync = syncs.get(message.id);
+        if (sync !== undefined && sync.pending.delete(worker.id) && sync.pending.size === 0) sync.done();
+        break;
+      }
       case 'tokenproc:metrics-json': {
         const collection = collections.get(message.id);
         if (collection === undefined || !collection.pending.delete(worker.id)) break;
@@ -242,6 +276,9 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     entries.delete(worker.id);
     for (const collection of collections.values()) {
       if (collection.pending.delete(worker.id) && collection.pending.size === 0) collection.done();
+    }
+    for (const sync of syncs.values()) {
+      if (sync.pending.delete(worker.id) && sync.pending.size === 0) sync.done();
     }
     if (shuttingDown) {
       if (entries.size === 0) finish(startFailedCode ?? 0);

@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import type { ProcedureSuspension } from '../../sandbox/types.ts';
-import { HEARTBEAT_MS, isSupervisorMessage, MEMORY_CHECK_MS, METRICS_COLLECT_MS } from './messages.ts';
+import { CONFIG_SYNC_MS, HEARTBEAT_MS, isSupervisorMessage, MEMORY_CHECK_MS, METRICS_COLLECT_MS } from './messages.ts';
 import type { WorkerMessage } from './messages.ts';
 
 /** Set by the supervisor for the first worker of a start: it alone applies TOKENPROC_CONFIG. */
@@ -28,8 +28,10 @@ export interface WorkerLink {
   onShutdown(handler: () => void): void;
   /** Tells the other workers that the configuration changed, so they reload at once. */
   announceConfigChange(): void;
-  /** What to do when another worker saw the configuration change. */
-  onConfigChange(handler: () => void): void;
+  /** The same, and resolves once every other worker has reloaded (an admin write, before it answers). */
+  syncConfigChange(): Promise<void>;
+  /** What to do when another worker saw the configuration change (resolve once reloaded). */
+  onConfigChange(handler: () => Promise<void>): void;
   /** Shares a suspension this worker's sandbox decided with the other workers. */
   announceSuspension(suspension: ProcedureSuspension): void;
   /** What to do with suspensions decided by other workers. */
@@ -46,6 +48,7 @@ export function standaloneLink(registry: Registry): WorkerLink {
     serverMetrics: () => registry.metrics(),
     onShutdown: () => undefined,
     announceConfigChange: () => undefined,
+    syncConfigChange: async () => undefined,
     onConfigChange: () => undefined,
     announceSuspension: () => undefined,
     onSuspensions: () => undefined,
@@ -73,7 +76,8 @@ export interface WorkerLinkOptions {
 export function createWorkerLink(registry: Registry, options: WorkerLinkOptions): WorkerLink {
   if (!cluster.isWorker || !process.send) return standaloneLink(registry);
   let shutdown: () => void = () => process.exit(0);
-  let configChanged: () => void = () => undefined;
+  let configChanged: () => Promise<void> = async () => undefined;
+  const syncing = new Map<number, () => void>();
   let suspensions: (list: ProcedureSuspension[]) => void = () => undefined;
   let replacementRequested = false;
   const requestReplacement = (reason: string, urgent: boolean): void => {
@@ -111,7 +115,13 @@ export function createWorkerLink(registry: Registry, options: WorkerLinkOptions)
     if (message.type === 'tokenproc:shutdown') {
       shutdown();
     } else if (message.type === 'tokenproc:config-changed') {
-      configChanged();
+      const { id } = message;
+      void configChanged().finally(() => {
+        if (id !== undefined) send({ type: 'tokenproc:config-applied', id });
+      });
+    } else if (message.type === 'tokenproc:config-synced') {
+      syncing.get(message.id)?.();
+      syncing.delete(message.id);
     } else if (message.type === 'tokenproc:suspend') {
       suspensions(message.suspensions);
     } else if (message.type === 'tokenproc:metrics-collect') {
@@ -154,6 +164,21 @@ export function createWorkerLink(registry: Registry, options: WorkerLinkOptions)
       shutdown = handler;
     },
     announceConfigChange: () => send({ type: 'tokenproc:config-changed' }),
+    syncConfigChange: () => {
+      const id = nextId++;
+      return new Promise<void>((resolve) => {
+        // The supervisor answers within CONFIG_SYNC_MS; this bound only guards against its loss.
+        const timer = setTimeout(() => {
+          syncing.delete(id);
+          resolve();
+        }, CONFIG_SYNC_MS * 2);
+        syncing.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        send({ type: 'tokenproc:config-changed', id });
+      });
+    },
     onConfigChange: (handler) => {
       configChanged = handler;
     },

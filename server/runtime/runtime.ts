@@ -49,6 +49,8 @@ export interface RuntimeOptions {
   onProcedureLog?: (level: LogLevel, message: string) => void;
   /** Keeps this runtime's procedures apart from others of the same id on a shared engine (ProcedureRef.namespace). */
   procedureNamespace?: string;
+  /** After a local write has reloaded here: reach the other processes serving the same port (workers). */
+  afterConfigChange?: () => Promise<void>;
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -138,6 +140,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Verified-secret cache entries are keyed by the stored hash, so a rotated secret needs no purge here.
       await cache.refresh();
       await keys?.reload();
+      await options.afterConfigChange?.();
     },
   };
 }
