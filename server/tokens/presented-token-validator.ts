@@ -145,6 +145,7 @@ export class PresentedTokenValidator {
   private readonly allowedAlgorithms: ReadonlySet<string>;
   private readonly remoteJwks: RemoteJwksCache;
   private readonly importedKeys = new Map<string, VerificationKey>();
+  private readonly keysByJwk = new WeakMap<JsonWebKeyLike, VerificationKey>();
 
   constructor(options: PresentedTokenValidatorOptions) {
     if (typeof options.issuer !== 'string' || options.issuer.length === 0) throw new TypeError('issuer is required');
@@ -359,13 +360,23 @@ export class PresentedTokenValidator {
     for (const candidate of candidates.slice(0, MAX_KEYS_TRIED_WITHOUT_KID)) {
       const key = await this.importedKey(candidate, alg);
       // Otherwise try the next candidate (only when there was no kid, or several keys share one).
-      if (key && (await verifySignature(key, signingInput, signature))) return 'verified';
+      if (key && verifySignature(key, signingInput, signature)) return 'verified';
     }
     return 'bad_signature';
   }
 
   /** The imported key for a JWK and algorithm, cached: importing is the costly part. */
   private async importedKey(jwk: JsonWebKeyLike, alg: string): Promise<VerificationKey | null> {
+    // Key sets are kept as objects (own keys, inline and fetched JWKS): the same JWK object is
+    // found again without building its cache key.
+    const byObject = this.keysByJwk.get(jwk);
+    if (byObject !== undefined && byObject.alg === alg) return byObject;
+    const key = await this.importedKeyByValue(jwk, alg);
+    if (key) this.keysByJwk.set(jwk, key);
+    return key;
+  }
+
+  private async importedKeyByValue(jwk: JsonWebKeyLike, alg: string): Promise<VerificationKey | null> {
     const kty = jwk.kty as string;
     const publicJwk: Record<string, unknown> = { kty };
     for (const member of PUBLIC_JWK_MEMBERS[kty] ?? []) publicJwk[member] = jwk[member];

@@ -3,11 +3,12 @@
  * independent implementation); the server's own path verifies.
  */
 import { describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { parseCompactJws, DEFAULT_ALLOWED_ALGORITHMS } from '../../server/tokens/jws-guards.ts';
-import { importVerificationKey, verifySignature } from '../../server/tokens/jws-verify.ts';
+import { importVerificationKey, joseToDerSignature, verifySignature } from '../../server/tokens/jws-verify.ts';
+import { derToJoseSignature } from '../../server/tokens/keys.ts';
 
 const ALLOWED = new Set([...DEFAULT_ALLOWED_ALGORITHMS, 'Ed25519']);
 
@@ -39,13 +40,13 @@ describe('presented token signatures', () => {
       expect(key).not.toBeNull();
       if (!key) return;
       const good = parts(await signed(alg, privateKey));
-      expect(await verifySignature(key, good.signingInput, good.signature)).toBe(true);
+      expect(verifySignature(key, good.signingInput, good.signature)).toBe(true);
 
       const other = parts(await signed(alg, privateKey, { sub: 'mallory' }));
-      expect(await verifySignature(key, other.signingInput, good.signature)).toBe(false);
+      expect(verifySignature(key, other.signingInput, good.signature)).toBe(false);
 
       const stranger = parts(await signed(alg, keyPairFor(alg).privateKey));
-      expect(await verifySignature(key, stranger.signingInput, stranger.signature)).toBe(false);
+      expect(verifySignature(key, stranger.signingInput, stranger.signature)).toBe(false);
     });
   }
 
@@ -71,8 +72,8 @@ describe('presented token signatures', () => {
     if (!pss || !pkcs1) throw new Error('key import failed');
     const rs = parts(await signed('RS256', privateKey));
     const ps = parts(await signed('PS256', privateKey));
-    expect(await verifySignature(pss, rs.signingInput, rs.signature)).toBe(false);
-    expect(await verifySignature(pkcs1, ps.signingInput, ps.signature)).toBe(false);
+    expect(verifySignature(pss, rs.signingInput, rs.signature)).toBe(false);
+    expect(verifySignature(pkcs1, ps.signingInput, ps.signature)).toBe(false);
   });
 
   it('returns false for a signature of the wrong length', async () => {
@@ -80,6 +81,33 @@ describe('presented token signatures', () => {
     const key = await importVerificationKey(jwkOf(publicKey), 'ES256');
     if (!key) throw new Error('key import failed');
     const token = parts(await signed('ES256', privateKey));
-    expect(await verifySignature(key, token.signingInput, token.signature.subarray(0, 63))).toBe(false);
+    expect(verifySignature(key, token.signingInput, token.signature.subarray(0, 63))).toBe(false);
+  });
+
+  it('re-encodes ECDSA signatures as the DER OpenSSL made, whatever their leading bytes (every curve)', () => {
+    for (const [curve, scalarBytes] of [['P-256', 32], ['P-384', 48], ['P-521', 66]] as const) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      // 200 signatures cover r and s with a high bit set and with leading zero bytes.
+      for (let i = 0; i < 200; i++) {
+        const der = sign('sha256', Buffer.from(`input ${i}`), privateKey);
+        const jose = derToJoseSignature(Buffer.from(der), scalarBytes);
+        expect(joseToDerSignature(jose, scalarBytes)?.equals(der)).toBe(true);
+      }
+    }
+  });
+
+  it('refuses ECDSA signatures with r or s out of range, all zero, or padded', async () => {
+    const { privateKey, publicKey } = keyPairFor('ES256');
+    const key = await importVerificationKey(jwkOf(publicKey), 'ES256');
+    if (!key) throw new Error('key import failed');
+    const token = parts(await signed('ES256', privateKey));
+    const zero = new Uint8Array(64);
+    expect(verifySignature(key, token.signingInput, zero)).toBe(false);
+    const allOnes = new Uint8Array(64).fill(0xff);
+    expect(verifySignature(key, token.signingInput, allOnes)).toBe(false);
+    const padded = new Uint8Array(65);
+    padded.set(token.signature, 1);
+    expect(verifySignature(key, token.signingInput, padded)).toBe(false);
+    expect(verifySignature(key, token.signingInput, token.signature)).toBe(true);
   });
 });
