@@ -9,10 +9,11 @@
  * same OpenSSL check WebCrypto makes, without WebCrypto's hand-off to the thread pool and back,
  * which cost ~85 µs of CPU per token on top of the ~55 µs an ES256 verification takes
  * (bench/RESULTS.md, session 4). What WebCrypto checks before OpenSSL is repeated here: an ECDSA
- * signature must be exactly two scalars long (RFC 7518 §3.4); it is then re-encoded as DER so that
- * the key goes in bare, node:crypto's fast path.
+ * signature must be exactly two scalars long (RFC 7518 §3.4); it is then re-encoded as DER
+ * (ecdsa-signature.ts) so that the key goes in bare, node:crypto's fast path.
  */
 import crypto, { webcrypto } from 'node:crypto';
+import { joseToDerSignature } from './ecdsa-signature.ts';
 import type { JsonWebKeyLike } from './jws-guards.ts';
 
 type ImportParams = webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm;
@@ -81,33 +82,6 @@ export async function importVerificationKey(publicJwk: JsonWebKeyLike, alg: stri
     if (typeof modulusLength !== 'number' || modulusLength < entry.minRsaBits) return null;
   }
   return { alg, key: crypto.KeyObject.from(key) };
-}
-
-/** DER length octets (X.690 §8.1.3) for lengths below 65536. */
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length];
-  if (length < 0x100) return [0x81, length];
-  return [0x82, length >> 8, length & 0xff];
-}
-
-/** One unsigned big-endian scalar as a DER INTEGER: leading zeros dropped, a zero added before a high bit. */
-function derInteger(scalar: Uint8Array): number[] {
-  let start = 0;
-  while (start < scalar.length - 1 && scalar[start] === 0) start += 1;
-  const body = Array.from(scalar.subarray(start));
-  if ((body[0] ?? 0) & 0x80) body.unshift(0);
-  return [0x02, ...derLength(body.length), ...body];
-}
-
-/**
- * The JWS form of an ECDSA signature (r || s, each `scalarBytes` long) as DER, or null when it is
- * not exactly that long. Range checks on r and s (1 <= r, s < n) stay with OpenSSL.
- */
-export function joseToDerSignature(signature: Uint8Array, scalarBytes: number): Buffer | null {
-  if (signature.length !== scalarBytes * 2) return null;
-  const r = derInteger(signature.subarray(0, scalarBytes));
-  const s = derInteger(signature.subarray(scalarBytes));
-  return Buffer.from([0x30, ...derLength(r.length + s.length), ...r, ...s]);
 }
 
 /** True when `signature` is `key`'s signature over `signingInput` (the token up to its last dot). */

@@ -8,6 +8,10 @@
  */
 import crypto from 'node:crypto';
 import type { Store, SigningKeyRecord } from '../store/types.ts';
+import { derToJoseSignature, toLowS } from './ecdsa-signature.ts';
+
+/** ES256 (P-256) scalar size: the only curve this server signs with. */
+const P256_SCALAR_BYTES = 32;
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGORITHMS)[number];
@@ -87,42 +91,14 @@ export interface TokenSigner {
   publicKeys(): readonly PublicJwk[];
 }
 
-/** ES256 signature size: r || s, 32 bytes each (RFC 7518 §3.4). */
-const P256_SCALAR_BYTES = 32;
-
-/**
- * DER `SEQUENCE { INTEGER r, INTEGER s }` (what OpenSSL produces) → fixed-width r || s. Done here
- * because node:crypto takes its fast path only for a bare KeyObject: `{ key, dsaEncoding }` is
- * first probed as a KeyObject and as a CryptoKey, each failed probe throwing internally, which
- * costs about as much as the signature itself on Node 24 (bench/RESULTS.md).
- */
-export function derToJoseSignature(der: Buffer, scalarBytes = P256_SCALAR_BYTES): Buffer {
-  const out = Buffer.alloc(scalarBytes * 2);
-  // SEQUENCE tag, then a short or one-byte long form length (ES256 signatures are < 128 bytes).
-  let at = (der[1] ?? 0) & 0x80 ? 2 + ((der[1] ?? 0) & 0x7f) : 2;
-  for (let part = 0; part < 2; part++) {
-    if (der[at] !== 0x02) throw new Error('malformed ECDSA signature');
-    let length = der[at + 1] ?? 0;
-    let start = at + 2;
-    at = start + length;
-    while (length > scalarBytes && der[start] === 0) {
-      start += 1;
-      length -= 1;
-    }
-    if (length > scalarBytes) throw new Error('malformed ECDSA signature');
-    der.copy(out, part * scalarBytes + (scalarBytes - length), start, start + length);
-  }
-  return out;
-}
-
 export function signCompact(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown> | string): string {
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const encodedPayload = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64url');
   const input = `${encodedHeader}.${encodedPayload}`;
-  // ES256 wants the raw r||s form (RFC 7518 §3.4); RS256 is PKCS #1 v1.5, node's default for RSA keys.
-  // The key always goes in bare (see derToJoseSignature).
+  // ES256 wants the raw r||s form (RFC 7518 §3.4), in its low-S form (ecdsa-signature.ts); RS256 is
+  // PKCS #1 v1.5, node's default for RSA keys. The key always goes in bare (node:crypto's fast path).
   const signed = crypto.sign('sha256', Buffer.from(input), key);
-  const signature = key.asymmetricKeyType === 'ec' ? derToJoseSignature(signed) : signed;
+  const signature = key.asymmetricKeyType === 'ec' ? toLowS(derToJoseSignature(signed, P256_SCALAR_BYTES), P256_SCALAR_BYTES) : signed;
   return `${input}.${signature.toString('base64url')}`;
 }
 

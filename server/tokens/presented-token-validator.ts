@@ -36,6 +36,7 @@ import {
   parseCompactJws,
 } from './jws-guards.ts';
 import type { CompactJwsProblem, JsonWebKeyLike, ParsedCompactJws } from './jws-guards.ts';
+import { ECDSA_SCALAR_BYTES, isLowS } from './ecdsa-signature.ts';
 import { importVerificationKey, verifySignature } from './jws-verify.ts';
 import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
@@ -135,6 +136,20 @@ const STRUCTURAL_REASONS: Readonly<Record<Exclude<CompactJwsProblem, 'not_jwt'>,
   critical_header: 'has a critical header that is not supported',
 };
 
+/**
+ * This server's ECDSA tokens carry low-S signatures, so each has one string (ecdsa-signature.ts);
+ * the other string of the same signature is refused. Tokens issued before the server normalised S
+ * (earlier versions, up to 2026-12-05) keep either form until they expire.
+ */
+const LOW_S_REQUIRED_FROM = Date.UTC(2026, 11, 6) / 1000;
+
+function canonicalOwnSignature(alg: string, signature: Uint8Array, claims: Record<string, unknown>): boolean {
+  const scalarBytes = ECDSA_SCALAR_BYTES[alg];
+  if (scalarBytes === undefined) return true;
+  if (typeof claims.iat === 'number' && claims.iat < LOW_S_REQUIRED_FROM) return true;
+  return isLowS(signature, scalarBytes);
+}
+
 export class PresentedTokenValidator {
   private readonly issuer: string;
   private readonly ownPublicKeys: () => readonly JsonWebKeyLike[];
@@ -216,7 +231,8 @@ export class PresentedTokenValidator {
     const claimProblem = this.checkClaims(claims, request, resolved);
     if (claimProblem) return invalid(claimProblem);
 
-    const outcome = await this.verifySignature(signingInput, signature, alg, kid, resolved);
+    const verified = await this.verifySignature(signingInput, signature, alg, kid, resolved);
+    const outcome = verified === 'verified' && resolved.kind === 'self' && !canonicalOwnSignature(alg, signature, claims) ? 'bad_signature' : verified;
     switch (outcome) {
       case 'verified':
         break;
@@ -247,7 +263,7 @@ export class PresentedTokenValidator {
     if (typeof claims.sub !== 'string' || typeof claims.iat !== 'number') return { ok: false };
     if (this.checkTimesAndShapes(claims) !== null) return { ok: false };
     const outcome = await this.verifySignature(signingInput, signature, alg, kid, { kind: 'self' });
-    return outcome === 'verified' ? { ok: true, claims, header } : { ok: false };
+    return outcome === 'verified' && canonicalOwnSignature(alg, signature, claims) ? { ok: true, claims, header } : { ok: false };
   }
 
   /**

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import type { JWTHeaderParameters } from 'jose';
 import type { TrustedIssuerRecord } from '../../server/store/types.ts';
+import { toLowS } from '../../server/tokens/ecdsa-signature.ts';
 import type { JsonWebKeyLike } from '../../server/tokens/presented-token-validator.ts';
 
 export const NOW_MS = 1_800_000_000_000;
@@ -38,9 +39,23 @@ export async function mint(
   claims: Record<string, unknown>,
   header: Partial<JWTHeaderParameters> = {},
 ): Promise<string> {
-  return new SignJWT(claims)
+  const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header } as JWTHeaderParameters)
     .sign(key.privateKey);
+  return key.alg === 'ES256' ? withSignature(token, toLowS(signatureOf(token), 32)) : token;
+}
+
+export const signatureOf = (token: string): Buffer => Buffer.from(token.split('.')[2] ?? '', 'base64url');
+export const withSignature = (token: string, signature: Buffer): string => `${token.split('.').slice(0, 2).join('.')}.${signature.toString('base64url')}`;
+
+/** The other valid ES256 signature of the same token: s replaced by n - s. */
+export function highSTwin(token: string): string {
+  const low = signatureOf(token);
+  const order = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const s = order - BigInt(`0x${low.subarray(32).toString('hex')}`);
+  const twin = Buffer.from(low);
+  twin.write(s.toString(16).padStart(64, '0'), 32, 'hex');
+  return withSignature(token, twin);
 }
 
 export const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');

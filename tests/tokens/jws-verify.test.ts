@@ -7,8 +7,8 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { parseCompactJws, DEFAULT_ALLOWED_ALGORITHMS } from '../../server/tokens/jws-guards.ts';
-import { importVerificationKey, joseToDerSignature, verifySignature } from '../../server/tokens/jws-verify.ts';
-import { derToJoseSignature } from '../../server/tokens/keys.ts';
+import { importVerificationKey, verifySignature } from '../../server/tokens/jws-verify.ts';
+import { derToJoseSignature, joseToDerSignature } from '../../server/tokens/ecdsa-signature.ts';
 
 const ALLOWED = new Set([...DEFAULT_ALLOWED_ALGORITHMS, 'Ed25519']);
 

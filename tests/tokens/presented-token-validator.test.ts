@@ -16,6 +16,7 @@ import {
   b64url,
   countingFetch,
   ecKey,
+  highSTwin,
   hmacWithPublicPem,
   mint,
   rsaKey,
@@ -293,6 +294,35 @@ describe('hostile tokens: refused before any outbound request', () => {
       expect(outcome.status).not.toBe('valid');
       if (outcome.status !== 'valid') expect(outcome.reason).toMatch(SAFE_REASON);
     }
+  });
+});
+
+describe('one string per token (low-S ECDSA)', () => {
+  it('refuses the high-S twin of a token this server issued, in exchange and introspection alike', async () => {
+    const { validator } = makeValidator();
+    const token = await mint(own, accessClaims());
+    expect((await check(validator, token)).status).toBe('valid');
+    expect((await validator.verifyOwnToken(token)).ok).toBe(true);
+    const twin = highSTwin(token);
+    expect(twin).not.toBe(token);
+    const refused = await check(validator, twin);
+    expect(refused.status).toBe('invalid');
+    expect(refused.status === 'invalid' && refused.reason).toMatch(/signature is invalid/);
+    expect((await validator.verifyOwnToken(twin)).ok).toBe(false);
+  });
+
+  it('accepts either form from a trusted issuer, whose signer it does not control', async () => {
+    const { validator } = makeValidator();
+    const token = await mint(remote, accessClaims({ iss: REMOTE, aud: [CALLER, 'https://api.test'] }));
+    expect((await check(validator, token)).status).toBe('valid');
+    expect((await check(validator, highSTwin(token))).status).toBe('valid');
+  });
+
+  it('keeps accepting both forms of own tokens issued before the server normalised S, until they expire', async () => {
+    const before = Date.UTC(2026, 11, 5, 12) / 1000;
+    const { validator } = makeValidator({ now: () => before * 1000 });
+    const token = await mint(own, accessClaims({ iat: before, exp: before + 300 }));
+    expect((await check(validator, highSTwin(token))).status).toBe('valid');
   });
 });
 
