@@ -28,7 +28,8 @@ function endpointRequest(req: Request): EndpointRequest {
     path: req.path,
     headers: req.headers,
     body: req.rawBody ?? '',
-    remoteAddress: req.socket.remoteAddress ?? '',
+    // req.ip honours `trust proxy` (TOKENPROC_TRUST_PROXY): behind a proxy, the client's address.
+    remoteAddress: req.ip ?? req.socket.remoteAddress ?? '',
     requestId: req.requestId ?? crypto.randomUUID(),
   };
 }
@@ -53,7 +54,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.trustProxy);
   app.use(requestId);
 
   const metadataInput = () => ({

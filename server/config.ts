@@ -2,6 +2,7 @@
  * Server configuration: defaults, then environment variables, then `serve` flags. One value
  * object, validated once at start, passed down explicitly (nothing reads process.env later).
  */
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/engine.ts';
@@ -9,6 +10,13 @@ import * as defaults from './defaults.ts';
 import { MIN_ADMIN_KEY_LENGTH } from './configuration/admin-key.ts';
 import type { SandboxLimits } from '../sandbox/types.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGORITHMS, type SigningAlg } from './tokens/keys.ts';
+
+/**
+ * Which proxies in front of the server are trusted to say the client's address
+ * (X-Forwarded-For), in Express's `trust proxy` terms: false (none), a hop count, or addresses,
+ * CIDR ranges and the names loopback, linklocal and uniquelocal.
+ */
+export type TrustProxy = false | number | readonly string[];
 
 export interface ServerConfig {
   port: number;
@@ -43,6 +51,8 @@ export interface ServerConfig {
   workers: number;
   /** A worker whose resident memory passes this (MiB) is replaced (TOKENPROC_WORKER_MAX_RSS_MB). */
   workerMaxRssMb: number;
+  /** The proxies trusted for the client's address (TOKENPROC_TRUST_PROXY): Express's `trust proxy`. */
+  trustProxy: TrustProxy;
 }
 
 export interface ConfigOverrides {
@@ -53,6 +63,8 @@ export interface ConfigOverrides {
   databaseUrl?: string;
   config?: string;
   workers?: string;
+  /** A `--trust-proxy` flag, should `serve` declare one; it wins over TOKENPROC_TRUST_PROXY. */
+  trustProxy?: string;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +102,66 @@ function parseInteger(name: string, raw: string | number | undefined, fallback: 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
   }
   return value;
+}
+
+/** Most proxy hops TOKENPROC_TRUST_PROXY may name; real chains are one or two. */
+export const MAX_TRUSTED_PROXY_HOPS = 32;
+/** Express's (proxy-addr's) names for address ranges. */
+const TRUST_PROXY_NAMES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, `address/prefix` or IPv4 `address/netmask`, as proxy-addr compiles it; else what is wrong. */
+function trustedProxyProblem(entry: string): string | null {
+  if (TRUST_PROXY_NAMES.has(entry)) return null;
+  const slash = entry.lastIndexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  // No zone ids (fe80::1%eth0): proxy-addr does not take them.
+  const family = address.includes('%') ? 0 : net.isIP(address);
+  if (family === 0) return 'is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal';
+  if (slash === -1) return null;
+  const range = entry.slice(slash + 1);
+  const maxPrefix = family === 4 ? 32 : 128;
+  const prefix = /^\d{1,3}$/.test(range) ? Number(range) : family === 4 && net.isIPv4(range) ? netmaskPrefix(range) : null;
+  if (prefix === null) return 'has a range that is neither a prefix length nor a contiguous IPv4 netmask';
+  // proxy-addr refuses /0 too: a range of every address is "trust everyone" in disguise.
+  if (prefix < 1 || prefix > maxPrefix) return `has a prefix length outside 1..${maxPrefix}`;
+  return null;
+}
+
+/** The prefix length of a netmask such as 255.255.240.0 (20); null for one like 255.0.255.0. */
+function netmaskPrefix(mask: string): number | null {
+  const bits = mask.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
+  const hostBits = ~bits >>> 0;
+  if ((hostBits & (hostBits + 1)) !== 0) return null;
+  return 32 - Math.log2(hostBits + 1);
+}
+
+/**
+ * TOKENPROC_TRUST_PROXY, in Express's `trust proxy` syntax: unset (or `false`) trusts no proxy; a
+ * whole number is how many proxies in front are trusted; anything else is a comma-separated list of
+ * addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. `true` (trust every hop)
+ * is refused: any client could then choose its own address by sending X-Forwarded-For.
+ */
+export function parseTrustProxy(raw: string | undefined, name = 'TOKENPROC_TRUST_PROXY'): TrustProxy {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value.toLowerCase() === 'false') return defaults.DEFAULT_TRUST_PROXY;
+  if (value.toLowerCase() === 'true') {
+    throw new ConfigError(
+      `${name}=true would trust every proxy, so any client could pick its own address with X-Forwarded-For; ` +
+        'give the number of proxies in front of the server or their addresses',
+    );
+  }
+  if (/^\d+$/.test(value)) return parseInteger(name, value, 0, 0, MAX_TRUSTED_PROXY_HOPS);
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (entry === '') throw new ConfigError(`${name} has an empty entry (got ${JSON.stringify(raw)})`);
+    const problem = trustedProxyProblem(entry);
+    if (problem !== null) {
+      throw new ConfigError(
+        `${name}: ${JSON.stringify(entry)} ${problem}; expected a number of proxies, or a comma-separated list of addresses, CIDR ranges, loopback, linklocal, uniquelocal`,
+      );
+    }
+  }
+  return entries;
 }
 
 const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -162,5 +234,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     sandbox,
     workers: parseWorkers(overrides.workers ?? env.TOKENPROC_WORKERS),
     workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, defaults.DEFAULT_WORKER_MAX_RSS_MB, 256, 1024 * 1024),
+    trustProxy: overrides.trustProxy !== undefined ? parseTrustProxy(overrides.trustProxy, '--trust-proxy') : parseTrustProxy(env.TOKENPROC_TRUST_PROXY),
   };
 }

@@ -37,3 +37,24 @@ export const MAX_TARGETS = 4;
 /** Worker processes (TOKENPROC_WORKERS) and the resident memory past which one is replaced, MiB. */
 export const DEFAULT_WORKERS = 1;
 export const DEFAULT_WORKER_MAX_RSS_MB = 1536;
+
+/**
+ * Failed-authentication throttles (server/clients/throttle.ts states the rule): wrong credentials
+ * counted in the store per window; past a limit they are answered 429 until the window ends. A
+ * correct credential is never refused by them.
+ */
+export const AUTH_FAILURE_WINDOW_MS = 60_000;
+/** Wrong client secrets per window from one source address for one client id. */
+export const MAX_CLIENT_AUTH_FAILURES_PER_ADDRESS = 10;
+/** Wrong client secrets per window for one client id, from all addresses together. */
+export const MAX_CLIENT_AUTH_FAILURES = 20;
+/** Wrong admin keys per window from one source address. */
+export const MAX_ADMIN_AUTH_FAILURES_PER_ADDRESS = 10;
+/** Wrong admin keys per window from all addresses together, so many addresses cannot guess unbounded. */
+export const MAX_ADMIN_AUTH_FAILURES = 100;
+
+/**
+ * TOKENPROC_TRUST_PROXY unset: no proxy is trusted, the source address of a request is the peer of
+ * its connection and X-Forwarded-For is ignored.
+ */
+export const DEFAULT_TRUST_PROXY = false;

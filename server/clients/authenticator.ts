@@ -1,7 +1,8 @@
 /**
  * Client authentication at the token and introspection endpoints: client_secret_basic,
- * client_secret_post and private_key_jwt (RFC 6749 §2.3, RFC 7523). Returns a value, never
- * throws: either the authenticated client or the OAuth error to send.
+ * client_secret_post and private_key_jwt (RFC 6749 §2.3, RFC 7523). Returns a value: either the
+ * authenticated client or the OAuth error to send; throws only StoreUnavailableError (the store
+ * could not record a replay or count a failure: the endpoint answers 503).
  */
 import type { ClientRecord, Store } from '../store/types.ts';
 import { isStoreUnavailableError } from '../store/errors.ts';
@@ -11,7 +12,7 @@ import { MAX_CLIENT_ASSERTION_LIFETIME_SECONDS } from '../defaults.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/errors.ts';
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
 import { VerifiedSecretCache, verifySecret } from './secrets.ts';
-import { FailedAuthThrottle } from './throttle.ts';
+import { clientSecretKeys, FailedAuthThrottle } from './throttle.ts';
 
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** RFC 7523 assertions: the asymmetric algorithms a presented token may use (never `none` or HS*). */
@@ -68,10 +69,17 @@ function parseBasic(header: string): BasicCredentials | null {
   return { clientId, secret };
 }
 
+function tooManyAttempts(retryAfterSeconds: number): OAuthError {
+  return oauthError('invalid_client', 'Too many failed authentication attempts; try again later', {
+    status: 429,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
 export class ClientAuthenticator {
   private readonly options: ClientAuthenticatorOptions;
   private readonly cache = new VerifiedSecretCache();
-  private readonly throttle = new FailedAuthThrottle();
+  private readonly throttle: FailedAuthThrottle;
   /**
    * How long a real secret check takes lately (ms, moving average). A secret for an unknown client
    * is answered after about that long without hashing anything: a made-up client id costs no
@@ -84,6 +92,7 @@ export class ClientAuthenticator {
   constructor(options: ClientAuthenticatorOptions) {
     this.options = options;
     this.verify = options.verifySecret ?? verifySecret;
+    this.throttle = new FailedAuthThrottle(options.store);
     this.hashMillis = INITIAL_HASH_MILLIS;
   }
 
@@ -92,7 +101,12 @@ export class ClientAuthenticator {
     this.cache.clear();
   }
 
-  async authenticate(authorization: string | undefined, params: FormParams): Promise<Result<AuthenticatedClient>> {
+  /**
+   * `sourceAddress`: where the request came from (the endpoint's remote address, proxies
+   * resolved); wrong secrets are then also counted per (client id, address). Without it they are
+   * counted per client id only.
+   */
+  async authenticate(authorization: string | undefined, params: FormParams, sourceAddress?: string): Promise<Result<AuthenticatedClient>> {
     const bodyClientId = firstValue(params, 'client_id');
     const bodySecret = firstValue(params, 'client_secret');
     const assertion = firstValue(params, 'client_assertion');
@@ -118,52 +132,54 @@ export class ClientAuthenticator {
       if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
         return fail(oauthError('invalid_request', 'client_id does not match the authenticated client'));
       }
-      return this.verifySecretAuth(credentials.clientId, credentials.secret, 'client_secret_basic');
+      return this.verifySecretAuth(credentials.clientId, credentials.secret, 'client_secret_basic', sourceAddress);
     }
     if (assertion !== undefined) {
       return this.verifyAssertion(assertion, assertionType, bodyClientId);
     }
     if (bodySecret !== undefined) {
       if (bodyClientId === undefined) return fail(invalidClient('client_secret requires client_id'));
-      return this.verifySecretAuth(bodyClientId, bodySecret, 'client_secret_post');
+      return this.verifySecretAuth(bodyClientId, bodySecret, 'client_secret_post', sourceAddress);
     }
     return fail(invalidClient('Client authentication is required'));
   }
 
-  private async verifySecretAuth(clientId: string, secret: string, method: AuthMethodUsed): Promise<Result<AuthenticatedClient>> {
-    const now = this.now();
+  /** The throttle's rule (server/clients/throttle.ts): a right secret always passes; wrong ones are counted. */
+  private async verifySecretAuth(
+    clientId: string,
+    secret: string,
+    method: AuthMethodUsed,
+    sourceAddress: string | undefined,
+  ): Promise<Result<AuthenticatedClient>> {
     const client = this.options.lookupClient(clientId);
     const storedHash = client?.client_secret_hash ?? null;
-    const retryAfter = this.throttle.retryAfterSeconds(clientId, now);
-    if (retryAfter > 0) {
-      // Slow the guesser, not the holder of the secret: a secret verified lately still passes
-      // (no hash is computed for it), and keeps passing while the guessing goes on.
-      if (client && storedHash !== null && this.cache.has(clientId, storedHash, secret, now)) {
-        this.cache.add(clientId, storedHash, secret, now);
-        return ok({ client, method });
-      }
-      return fail(oauthError('invalid_client', 'Too many failed authentication attempts; try again later', {
-        status: 429,
-        headers: { 'Retry-After': String(retryAfter) },
-      }));
-    }
     if (!client || storedHash === null) {
       // Jitter of ±20% around the recent average, as real checks vary.
       await sleep(this.hashMillis * (0.8 + 0.4 * Math.random()));
-      this.throttle.recordFailure(clientId, now);
-      return fail(invalidClient('Client authentication failed'));
+      return this.refuseSecret(clientId, sourceAddress);
     }
-    if (!this.cache.has(clientId, storedHash, secret, now)) {
-      const started = performance.now();
-      const verified = await this.verify(secret, storedHash);
-      this.hashMillis += (performance.now() - started - this.hashMillis) * HASH_TIME_WEIGHT;
-      if (!verified) {
-        this.throttle.recordFailure(clientId, now);
-        return fail(invalidClient('Client authentication failed'));
-      }
-      this.cache.add(clientId, storedHash, secret, now);
+    // A secret verified lately passes without a hash and without the store, throttled or not.
+    if (this.cache.has(clientId, storedHash, secret, this.now())) return ok({ client, method });
+    // An address already at its own limit for this client is refused without a hash: guessing
+    // from it costs no scrypt. Other addresses (the owner's) are still checked.
+    const perAddress = clientSecretKeys(clientId, sourceAddress)[0];
+    if (sourceAddress && perAddress) {
+      const retryAfter = this.throttle.knownAtLimit(perAddress, this.now());
+      if (retryAfter > 0) return fail(tooManyAttempts(retryAfter));
     }
+    const started = performance.now();
+    const verified = await this.verify(secret, storedHash);
+    this.hashMillis += (performance.now() - started - this.hashMillis) * HASH_TIME_WEIGHT;
+    if (!verified) return this.refuseSecret(clientId, sourceAddress);
+    this.cache.add(clientId, storedHash, secret, this.now());
     return ok({ client, method });
+  }
+
+  /** A wrong secret (or an unknown id): counted, and 429 once a count has reached its limit. */
+  private async refuseSecret(clientId: string, sourceAddress: string | undefined): Promise<Result<AuthenticatedClient>> {
+    const retryAfter = await this.throttle.recordFailure(clientSecretKeys(clientId, sourceAddress), this.now());
+    if (retryAfter > 0) return fail(tooManyAttempts(retryAfter));
+    return fail(invalidClient('Client authentication failed'));
   }
 
   private async verifyAssertion(assertion: string, assertionType: string | undefined, bodyClientId: string | undefined): Promise<Result<AuthenticatedClient>> {

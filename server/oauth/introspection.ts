@@ -25,7 +25,7 @@ export class IntrospectionEndpoint {
     }
     const parsed = parseForm(request.body);
     if (!parsed.ok) return errorResponse(parsed.error);
-    const auth = await this.authenticator.authenticate(request.headers.authorization, parsed.value);
+    const auth = await this.authenticator.authenticate(request.headers.authorization, parsed.value, request.remoteAddress);
     if (!auth.ok) return errorResponse(auth.error);
     const token = firstValue(parsed.value, 'token');
     if (token === undefined) return errorResponse(oauthError('invalid_request', 'token is required'));

@@ -80,7 +80,7 @@ export class TokenEndpoint {
     const params = parsed.value;
     const grantType = firstValue(params, 'grant_type') ?? 'unknown';
 
-    const auth = await this.authenticator.authenticate(request.headers.authorization, params);
+    const auth = await this.authenticator.authenticate(request.headers.authorization, params, request.remoteAddress);
     if (!auth.ok) return refuse(auth.error, grantType);
     const { client } = auth.value;
 

@@ -3,7 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 /**
  * The SQLite schema, as an ordered list of migrations. A migration, once released, never changes:
  * a new schema change is a new entry at the end. `schema_version` records which ones ran.
- * Times are epoch seconds; JSON values are TEXT.
+ * Times are epoch seconds (columns ending in _ms: epoch milliseconds); JSON values are TEXT.
  */
 export interface Migration {
   readonly version: number;
@@ -112,6 +112,22 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (client_id, jti)
       );
       CREATE INDEX assertion_jtis_expiry ON assertion_jtis (expires_at);
+    `,
+  },
+  {
+    version: 2,
+    description: 'failed authentications counted in the store, shared by every instance',
+    sql: `
+      -- One row per (scope, key): failures in the window that opened at the key's first failure and
+      -- ends at window_end_ms (epoch ms). Rows of ended windows are purged as failures are recorded.
+      CREATE TABLE auth_failures (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_end_ms INTEGER NOT NULL,
+        failures INTEGER NOT NULL CHECK (failures >= 1),
+        PRIMARY KEY (scope, key)
+      );
+      CREATE INDEX auth_failures_window_end ON auth_failures (window_end_ms);
     `,
   },
 ];

@@ -4,7 +4,7 @@ import type { Migration } from './migrations.ts';
 /**
  * The PostgreSQL schema: the same tables, columns and rules as the SQLite schema
  * (server/store/migrations.ts), in PostgreSQL's dialect. A migration, once released, never changes.
- * Times are epoch seconds (BIGINT); JSON values are TEXT, so records read back exactly as written
+ * Times are epoch seconds (BIGINT; columns ending in _ms: epoch milliseconds); JSON values are TEXT, so records read back exactly as written
  * (JSONB would reorder object keys). `schema_version` records which migrations ran.
  */
 export const PG_MIGRATIONS: readonly Migration[] = [
@@ -116,6 +116,22 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (client_id, jti)
       );
       CREATE INDEX assertion_jtis_expiry ON assertion_jtis (expires_at);
+    `,
+  },
+  {
+    version: 2,
+    description: 'failed authentications counted in the store, shared by every instance',
+    sql: `
+      -- One row per (scope, key): failures in the window that opened at the key's first failure and
+      -- ends at window_end_ms (epoch ms). Rows of ended windows are purged as failures are recorded.
+      CREATE TABLE auth_failures (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_end_ms BIGINT NOT NULL,
+        failures INTEGER NOT NULL CHECK (failures >= 1),
+        PRIMARY KEY (scope, key)
+      );
+      CREATE INDEX auth_failures_window_end ON auth_failures (window_end_ms);
     `,
   },
 ];

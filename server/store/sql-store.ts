@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { StoreConflictError } from './errors.ts';
 import type {
   AuditEntry,
+  AuthFailureCount,
   ClientRecord,
   FlowId,
   NewProcedureVersion,
@@ -56,6 +57,19 @@ export interface SqlDriver extends SqlExecutor {
   write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   migrate(nowSeconds: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Longest key stored as given in auth_failures; a longer one is stored as its hash. */
+const MAX_PLAIN_AUTH_FAILURE_KEY_LENGTH = 200;
+
+/**
+ * A key as auth_failures stores it. Keys come from requests (a presented client id may be 64 KiB):
+ * a long one, or one PostgreSQL text cannot hold (NUL), is stored as its SHA-256, so a guess is
+ * counted rather than failing on an index row size limit.
+ */
+function authFailureKey(key: string): string {
+  if (key.length <= MAX_PLAIN_AUTH_FAILURE_KEY_LENGTH && !key.includes('\0')) return key;
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
 }
 
 async function clientIdsUsing(executor: SqlExecutor, dialect: SqlDialect, procedureId: string): Promise<string[]> {
@@ -414,6 +428,37 @@ export class SqlStore implements Store {
         [clientId, jti, expiresAt],
       );
       return inserted.length === 1;
+    });
+  }
+
+  // ---- failed authentication counts ----
+
+  /**
+   * Runs per failed authentication, so like the jti record: no audit entry, no revision bump, no
+   * configuration write lock. The upsert is one atomic statement on the key's one row, so instances
+   * racing on one key never lose a count and never pass the cap.
+   */
+  async recordAuthFailure(scope: string, key: string, nowMs: number, windowMs: number, cap: number): Promise<AuthFailureCount> {
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1) throw new RangeError(`windowMs must be a positive integer (got ${windowMs})`);
+    if (!Number.isSafeInteger(cap) || cap < 1) throw new RangeError(`cap must be a positive integer (got ${cap})`);
+    const now = Math.floor(nowMs);
+    const storedKey = authFailureKey(key);
+    return this.driver.transaction(async (tx) => {
+      await tx.query('DELETE FROM auth_failures WHERE window_end_ms <= $1', [now]);
+      // A window that ended (on another instance's clock, after the purge) opens anew, as a new row would.
+      const [counted] = await tx.query(
+        `INSERT INTO auth_failures (scope, key, window_end_ms, failures) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (scope, key) DO UPDATE SET
+           failures = CASE WHEN auth_failures.window_end_ms <= $4 THEN 1 ELSE auth_failures.failures + 1 END,
+           window_end_ms = CASE WHEN auth_failures.window_end_ms <= $4 THEN excluded.window_end_ms ELSE auth_failures.window_end_ms END
+           WHERE auth_failures.window_end_ms <= $4 OR auth_failures.failures < $5
+         RETURNING failures, window_end_ms`,
+        [scope, storedKey, now + windowMs, now, cap],
+      );
+      if (counted) return { failures: int(counted, 'failures'), counted: true, windowEndsAt: int(counted, 'window_end_ms') };
+      // At the cap: the row is there, and the statement left it alone.
+      const [current] = await tx.query('SELECT failures, window_end_ms FROM auth_failures WHERE scope = $1 AND key = $2', [scope, storedKey]);
+      return { failures: int(current, 'failures'), counted: false, windowEndsAt: int(current, 'window_end_ms') };
     });
   }
 

@@ -104,6 +104,20 @@ export interface NewProcedureVersion {
   sha256: string;
 }
 
+/**
+ * Failed authentications counted against a key (server/clients/throttle.ts). A key's window opens
+ * at its first failure and lasts `windowMs`; within it the count only grows, and the first failure
+ * after it opens the next window. Every instance sharing the store counts in the same window.
+ */
+export interface AuthFailureCount {
+  /** Failures counted for the key in the current window, this one included when `counted`. */
+  failures: number;
+  /** False when the key had already reached the cap: this failure was not added. */
+  counted: boolean;
+  /** When the key's current window ends (the next failure then starts a new count), epoch ms. */
+  windowEndsAt: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema (a version table records what ran). Idempotent. */
   migrate(): Promise<void>;
@@ -157,4 +171,13 @@ export interface Store {
 
   /** Records a client-assertion jti; false when it was already seen (replay). Expired entries are purged. */
   recordAssertionJti(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+
+  /**
+   * Counts one failed authentication for `key` within `scope` (e.g. a client id, an address) in the
+   * key's current window (or a new one of `windowMs` from `nowMs`), unless the key already has `cap`
+   * failures there; in both cases answers the count. Ended windows are purged, so the store holds
+   * one small record per key that failed lately. Not a configuration change: no audit entry, no
+   * revision bump.
+   */
+  recordAuthFailure(scope: string, key: string, nowMs: number, windowMs: number, cap: number): Promise<AuthFailureCount>;
 }

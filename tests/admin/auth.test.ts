@@ -102,7 +102,7 @@ describe('JSON only, every body validated', () => {
 });
 
 describe('repeated wrong keys', () => {
-  it('answers 429 with Retry-After after 10 wrong keys from one address, even to the right key', async () => {
+  it('answers 429 with Retry-After after 10 wrong keys from one address, and still lets the right key through', async () => {
     let limited: Response | null = null;
     for (let attempt = 0; attempt < 20 && !limited; attempt++) {
       const response = await call('/clients', { headers: { authorization: `Bearer wrong-${attempt}` } });
@@ -118,9 +118,10 @@ describe('repeated wrong keys', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
 
+    // Guessing never locks out the holder of the key.
     const right = await call('/clients', { headers: { authorization: `Bearer ${server.adminKey}` } });
-    expect(right.status).toBe(429);
-    expect(right.headers.get('retry-after')).not.toBeNull();
+    expect(right.status).toBe(200);
+    expect(right.headers.get('retry-after')).toBeNull();
     // Only the admin API is throttled; the rest of the server still answers this address.
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
   });

@@ -482,5 +482,66 @@ export function storeContractTests(
         expect(await store.recordAssertionJti('client-a', 'old', nowSeconds() + 300)).toBe(false);
       });
     });
+
+    describe('failed authentication counts', () => {
+      const WINDOW_MS = 60_000;
+      const T0 = 1_700_000_000_123;
+
+      it('counts per scope and key up to the cap, then answers the count without adding to it', async () => {
+        const counts = [];
+        for (let i = 0; i < 4; i++) counts.push(await store.recordAuthFailure('client_secret', 'svc-a', T0 + i * 1000, WINDOW_MS, 3));
+        expect(counts).toEqual([
+          { failures: 1, counted: true, windowEndsAt: T0 + WINDOW_MS },
+          { failures: 2, counted: true, windowEndsAt: T0 + WINDOW_MS },
+          { failures: 3, counted: true, windowEndsAt: T0 + WINDOW_MS },
+          { failures: 3, counted: false, windowEndsAt: T0 + WINDOW_MS },
+        ]);
+        // Other keys and other scopes count on their own, in windows of their own.
+        expect(await store.recordAuthFailure('client_secret', 'svc-b', T0 + 5000, WINDOW_MS, 3)).toEqual({ failures: 1, counted: true, windowEndsAt: T0 + 5000 + WINDOW_MS });
+        expect(await store.recordAuthFailure('client_secret_address', 'svc-a', T0 + 5000, WINDOW_MS, 3)).toMatchObject({ failures: 1, counted: true });
+        expect(await store.recordAuthFailure('client_secret', 'svc-a', T0 + 6000, WINDOW_MS, 3)).toMatchObject({ failures: 3, counted: false });
+      });
+
+      it('opens a new window at the first failure after the last one ended', async () => {
+        await store.recordAuthFailure('admin_key_address', '192.0.2.7', T0, WINDOW_MS, 2);
+        await store.recordAuthFailure('admin_key_address', '192.0.2.7', T0 + 1, WINDOW_MS, 2);
+        expect(await store.recordAuthFailure('admin_key_address', '192.0.2.7', T0 + WINDOW_MS - 1, WINDOW_MS, 2)).toMatchObject({ failures: 2, counted: false });
+        const later = T0 + WINDOW_MS + 30_000;
+        expect(await store.recordAuthFailure('admin_key_address', '192.0.2.7', later, WINDOW_MS, 2)).toEqual({ failures: 1, counted: true, windowEndsAt: later + WINDOW_MS });
+      });
+
+      it('never loses a count nor passes the cap when failures race', async () => {
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.recordAuthFailure('client_secret', 'raced', T0 + i, WINDOW_MS, 7)));
+        expect(results.filter((r) => r.counted)).toHaveLength(7);
+        expect(results.map((r) => r.failures).sort((a, b) => a - b).at(-1)).toBe(7);
+        expect(new Set(results.map((r) => r.windowEndsAt)).size).toBe(1);
+        expect(await store.recordAuthFailure('client_secret', 'raced', T0 + 100, WINDOW_MS, 7)).toMatchObject({ failures: 7, counted: false });
+      });
+
+      it('counts keys of any length or content, each apart', async () => {
+        const long = 'x'.repeat(70_000);
+        const longToo = `${'x'.repeat(69_999)}y`;
+        const withNul = 'svc\u0000nul';
+        for (const key of [long, longToo, withNul, 'svc']) {
+          expect(await store.recordAuthFailure('client_secret', key, T0, WINDOW_MS, 5)).toMatchObject({ failures: 1, counted: true });
+        }
+        expect(await store.recordAuthFailure('client_secret', long, T0 + 1, WINDOW_MS, 5)).toMatchObject({ failures: 2 });
+        expect(await store.recordAuthFailure('client_secret', withNul, T0 + 1, WINDOW_MS, 5)).toMatchObject({ failures: 2 });
+        expect(await store.recordAuthFailure('client_secret', 'svc', T0 + 1, WINDOW_MS, 5)).toMatchObject({ failures: 2 });
+      });
+
+      it('is not a configuration change: no revision bump, no audit entry', async () => {
+        const revision = await store.revision();
+        await store.recordAuthFailure('client_secret', 'svc-a', T0, WINDOW_MS, 3);
+        expect(await store.revision()).toBe(revision);
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it('refuses a window or a cap that is not a positive whole number', async () => {
+        await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, 0, 3)).rejects.toThrow(RangeError);
+        await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, WINDOW_MS, 0)).rejects.toThrow(RangeError);
+        await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, 1.5, 3)).rejects.toThrow(RangeError);
+      });
+    });
   });
 }

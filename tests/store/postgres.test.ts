@@ -5,6 +5,8 @@ import path from 'node:path';
 import * as jose from 'jose';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { ClientAuthenticator } from '../../server/clients/authenticator.ts';
+import { hashSecret } from '../../server/clients/secrets.ts';
 import { openStore } from '../../server/store/index.ts';
 import { StoreConflictError } from '../../server/store/errors.ts';
 import { PostgresStore } from '../../server/store/postgres.ts';
@@ -178,6 +180,53 @@ describe('PostgresStore', () => {
     const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
     expect(await stores[0]?.revision()).toBe(0);
+  });
+
+  it('shares failed authentication counts: failures recorded through one instance throttle the other', async () => {
+    const { url, stores } = await instances(2);
+    const [a, b] = stores as [PostgresStore, PostgresStore];
+    await a.migrate();
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) expect(await a.recordAuthFailure('client_secret', 'svc', t0 + i, 60_000, 3)).toMatchObject({ failures: i + 1, counted: true });
+    expect(await b.recordAuthFailure('client_secret', 'svc', t0 + 3, 60_000, 3)).toEqual({ failures: 3, counted: false, windowEndsAt: t0 + 60_000 });
+
+    // The same through the client authenticator each instance runs (wrong secrets: 10 per address, 20 per client id a minute).
+    const secret = 'shared-throttle-secret-0123456789';
+    const client = clientRecord({ client_id: 'svc-guessed', client_secret_hash: await hashSecret(secret) });
+    const authenticatorOver = (store: Store) =>
+      new ClientAuthenticator({
+        store,
+        lookupClient: (id) => (id === client.client_id ? client : undefined),
+        assertionAudiences: () => [],
+        clockSkewSeconds: 60,
+        now: () => t0,
+        verifier: { parseJwt: () => null, verifyWithKeys: async () => 'bad_signature' },
+      });
+    const [atA, atB] = [authenticatorOver(a), authenticatorOver(b)];
+    const attempt = (at: ClientAuthenticator, presented: string, address: string) =>
+      at.authenticate(undefined, new Map([['client_id', [client.client_id]], ['client_secret', [presented]]]), address);
+    const statusOf = async (result: ReturnType<typeof attempt>) => {
+      const settled = await result;
+      return settled.ok ? 200 : settled.error.status;
+    };
+
+    for (let i = 0; i < 10; i++) expect(await statusOf(attempt(atA, `guess-a-${i}`, '198.51.100.1'))).toBe(401);
+    const throttled = await attempt(atB, 'guess-b-0', '198.51.100.1');
+    expect(throttled.ok ? null : { status: throttled.error.status, headers: throttled.error.headers }).toEqual({ status: 429, headers: { 'Retry-After': '60' } });
+    // Another address still gets its own ten, and fills the client's count of 20 from b...
+    for (let i = 0; i < 10; i++) expect(await statusOf(attempt(atB, `guess-b-${i + 1}`, '198.51.100.2'))).toBe(401);
+    // ...which a, which saw only its own ten, learns from the store.
+    expect(await statusOf(attempt(atA, 'guess-a-fresh', '198.51.100.3'))).toBe(429);
+    // The holder of the secret is let through at both, even from the guessing address.
+    expect(await statusOf(attempt(atA, secret, '198.51.100.1'))).toBe(200);
+    expect(await statusOf(attempt(atB, secret, '198.51.100.1'))).toBe(200);
+
+    // Ended windows are purged: one row per key that failed lately, not per failure.
+    const db = await rawClient(url);
+    const count = async () => Number((await db.query<{ n: string }>('SELECT COUNT(*) AS n FROM auth_failures')).rows[0]?.n);
+    expect(await count()).toBe(5);
+    await b.recordAuthFailure('admin_key', '*', t0 + 60_000, 60_000, 100);
+    expect(await count()).toBe(1);
   });
 
   it('refuses a database written by a newer schema', async () => {

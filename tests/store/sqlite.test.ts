@@ -111,6 +111,32 @@ describe('SqliteStore on disk', () => {
     expect(() => rawDb(dir).exec("UPDATE procedure_versions SET source = 'x'")).toThrow(/immutable/);
   });
 
+  it('keeps failed authentication counts bounded: ended windows are purged', async () => {
+    const dir = freshDir();
+    const store = SqliteStore.open(dir);
+    open.push(store);
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 50; i++) await store.recordAuthFailure('client_secret', `guessed-id-${i}`, t0 + i, 60_000, 20);
+    const rows = () => rawDb(dir).prepare('SELECT scope, key, failures FROM auth_failures ORDER BY key').all();
+    expect(rows()).toHaveLength(50);
+    await store.recordAuthFailure('admin_key', '*', t0 + 60_050, 60_000, 100);
+    expect(rows().map((row) => ({ ...row }))).toEqual([{ scope: 'admin_key', key: '*', failures: 1 }]);
+  });
+
+  it('upgrades a database of schema version 1 in place, keeping its data', async () => {
+    const dir = freshDir();
+    const v1 = rawDb(dir);
+    migrate(v1, 1, MIGRATIONS.filter((m) => m.version === 1));
+    v1.prepare("INSERT INTO admin_key (id, hash, updated_at) VALUES (1, 'kept-hash', 1)").run();
+    v1.close();
+    const store = SqliteStore.open(dir);
+    open.push(store);
+    expect(await store.getAdminKeyHash()).toBe('kept-hash');
+    expect(await store.recordAuthFailure('admin_key', '*', 1_700_000_000_000, 60_000, 100)).toMatchObject({ failures: 1, counted: true });
+    const versions = rawDb(dir).prepare('SELECT version FROM schema_version ORDER BY version').all();
+    expect(versions.map((row) => row['version'])).toEqual([1, 2]);
+  });
+
   it('openStore uses SQLite in dataDir', async () => {
     const dir = freshDir();
     const store = openStore({ dataDir: dir });

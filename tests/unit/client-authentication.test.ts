@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ClientAuthenticator } from '../../server/clients/authenticator.ts';
 import { hashSecret, verifySecret } from '../../server/clients/secrets.ts';
-import type { ClientRecord, Store } from '../../server/store/types.ts';
+import { SqliteStore } from '../../server/store/sqlite.ts';
+import type { ClientRecord } from '../../server/store/types.ts';
 
 const SECRET = 'the-real-secret-0123456789';
 
@@ -28,7 +29,8 @@ async function setUp() {
   };
   let hashes = 0;
   const authenticator = new ClientAuthenticator({
-    store: {} as Store,
+    // Wrong secrets are counted in the store.
+    store: SqliteStore.openInMemory(),
     lookupClient: (id) => (id === record.client_id ? record : undefined),
     assertionAudiences: () => [],
     clockSkewSeconds: 60,

@@ -14,6 +14,7 @@ interface ServeOptions {
   issuer?: string;
   config?: string;
   workers?: string;
+  trustProxy?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function registerServeCommand(program: Command): void {
     .option('--issuer <url>', 'iss of issued tokens and metadata issuer (env TOKENPROC_ISSUER, default http://localhost:PORT)')
     .option('--config <file>', 'configuration document (export format) applied at start (env TOKENPROC_CONFIG)')
     .option('--workers <n>', 'processes serving the one port, or auto for one per core (env TOKENPROC_WORKERS, default 1)')
+    .option('--trust-proxy <value>', "which proxies' X-Forwarded-For to believe: a hop count, or addresses/CIDRs, comma-separated (env TOKENPROC_TRUST_PROXY, default none)")
     .addHelpText(
       'after',
       '\nOther environment: TOKENPROC_ADMIN_KEY (admin API key; generated and printed once if unset),\n' +
