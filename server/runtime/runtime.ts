@@ -10,6 +10,7 @@ import type { ProcedureEngine, ProcedureRef, LogLevel } from '../../sandbox/type
 import { ConfigCache } from './config-cache.ts';
 import { KeyManager, type TokenSigner } from '../tokens/keys.ts';
 import { ClientAuthenticator } from '../clients/authenticator.ts';
+import { processEventLoopLoad } from './event-loop-load.ts';
 import { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import { ProcedureRunner } from '../oauth/procedure-runner.ts';
 import { ClientCredentialsGrant } from '../oauth/grants/client-credentials.ts';
@@ -77,6 +78,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     clockSkewSeconds: config.clockSkewSeconds,
     maxTokenBytes: config.maxPresentedTokenBytes,
     onJwksFetchError: (issuerId, problem) => logger.warn('fetching a trusted issuer JWKS failed', { trusted_issuer: issuerId, problem }),
+    offloadSignatureChecks: processEventLoopLoad().busy,
   });
   const authenticator = new ClientAuthenticator({
     store,

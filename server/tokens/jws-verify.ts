@@ -5,18 +5,24 @@
  * (key type, curve and hash from `alg`), and RSA keys below 2048 bits are refused (RFC 7518 §3.3,
  * §3.5).
  *
- * The signature itself is checked with node:crypto's synchronous `verify` on the imported key: the
- * same OpenSSL check WebCrypto makes, without WebCrypto's hand-off to the thread pool and back,
- * which cost ~85 µs of CPU per token on top of the ~55 µs an ES256 verification takes
- * (bench/RESULTS.md, session 4). What WebCrypto checks before OpenSSL is repeated here: an ECDSA
- * signature must be exactly two scalars long (RFC 7518 §3.4); it is then re-encoded as DER
- * (ecdsa-signature.ts) so that the key goes in bare, node:crypto's fast path.
+ * The signature itself is checked in one of two ways, the same OpenSSL check either way:
+ * - `verifySignature`: node:crypto's synchronous `verify` on the calling thread. One request at a
+ *   time it is the cheaper: WebCrypto's hand-off to the thread pool and back cost ~85 µs of CPU on
+ *   top of the ~55 µs an ES256 check takes (bench/RESULTS.md, session 4). What WebCrypto checks
+ *   before OpenSSL is repeated: an ECDSA signature must be exactly two scalars long (RFC 7518
+ *   §3.4); it is then re-encoded as DER (ecdsa-signature.ts), so the key goes in bare.
+ * - `verifySignatureOffThread`: WebCrypto, whose work runs on the thread pool. When the event loop
+ *   is busy this wins: the check runs on another core while the loop serves other requests, and
+ *   completions are handled in batches (saturated, 2 cores: ~2500 against ~1900 exchanges/s).
+ * The caller picks by load (server/runtime/event-loop-load.ts).
  */
 import crypto, { webcrypto } from 'node:crypto';
 import { joseToDerSignature } from './ecdsa-signature.ts';
 import type { JsonWebKeyLike } from './jws-guards.ts';
 
 type ImportParams = webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm;
+
+type VerifyParams = webcrypto.Algorithm | webcrypto.EcdsaParams | webcrypto.RsaPssParams;
 
 type SignatureScheme =
   | { readonly kind: 'rsa-pkcs1'; readonly hash: string }
@@ -26,6 +32,7 @@ type SignatureScheme =
 
 interface AlgorithmEntry {
   readonly importParams: ImportParams;
+  readonly verifyParams: VerifyParams;
   readonly scheme: SignatureScheme;
   readonly minRsaBits?: number;
 }
@@ -33,14 +40,16 @@ interface AlgorithmEntry {
 const rsa = (name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS', bits: 256 | 384 | 512): AlgorithmEntry => ({
   importParams: { name, hash: `SHA-${bits}` },
   // RFC 7518 §3.5: the PSS salt is as long as the hash.
+  verifyParams: name === 'RSA-PSS' ? { name, saltLength: bits / 8 } : { name },
   scheme: name === 'RSA-PSS' ? { kind: 'rsa-pss', hash: `sha${bits}`, saltLength: bits / 8 } : { kind: 'rsa-pkcs1', hash: `sha${bits}` },
   minRsaBits: 2048,
 });
 const ecdsa = (namedCurve: 'P-256' | 'P-384' | 'P-521', bits: 256 | 384 | 512, scalarBytes: number): AlgorithmEntry => ({
   importParams: { name: 'ECDSA', namedCurve },
+  verifyParams: { name: 'ECDSA', hash: `SHA-${bits}` },
   scheme: { kind: 'ecdsa', hash: `sha${bits}`, scalarBytes },
 });
-const ed25519: AlgorithmEntry = { importParams: { name: 'Ed25519' }, scheme: { kind: 'eddsa' } };
+const ed25519: AlgorithmEntry = { importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' }, scheme: { kind: 'eddsa' } };
 
 /** Every algorithm jws-guards accepts for a presented token (KEY_REQUIREMENTS there). */
 const ALGORITHMS: Readonly<Record<string, AlgorithmEntry>> = {
@@ -60,7 +69,10 @@ const ALGORITHMS: Readonly<Record<string, AlgorithmEntry>> = {
 /** A public key ready to check signatures of one algorithm. */
 export interface VerificationKey {
   readonly alg: string;
+  /** For node:crypto on the calling thread. */
   readonly key: crypto.KeyObject;
+  /** The same key for WebCrypto (the thread pool). */
+  readonly cryptoKey: webcrypto.CryptoKey;
 }
 
 /**
@@ -81,7 +93,7 @@ export async function importVerificationKey(publicJwk: JsonWebKeyLike, alg: stri
     const modulusLength = (key.algorithm as webcrypto.RsaHashedKeyAlgorithm).modulusLength;
     if (typeof modulusLength !== 'number' || modulusLength < entry.minRsaBits) return null;
   }
-  return { alg, key: crypto.KeyObject.from(key) };
+  return { alg, key: crypto.KeyObject.from(key), cryptoKey: key };
 }
 
 /** True when `signature` is `key`'s signature over `signingInput` (the token up to its last dot). */
@@ -102,6 +114,17 @@ export function verifySignature(key: VerificationKey, signingInput: Uint8Array, 
       case 'eddsa':
         return crypto.verify(null, signingInput, key.key, signature);
     }
+  } catch {
+    return false;
+  }
+}
+
+/** The same check as verifySignature, run by WebCrypto on the thread pool. */
+export async function verifySignatureOffThread(key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const entry = Object.hasOwn(ALGORITHMS, key.alg) ? ALGORITHMS[key.alg] : undefined;
+  if (!entry) return false;
+  try {
+    return await webcrypto.subtle.verify(entry.verifyParams, key.cryptoKey, signature, signingInput);
   } catch {
     return false;
   }

@@ -37,7 +37,7 @@ import {
 } from './jws-guards.ts';
 import type { CompactJwsProblem, JsonWebKeyLike, ParsedCompactJws } from './jws-guards.ts';
 import { ECDSA_SCALAR_BYTES, isLowS } from './ecdsa-signature.ts';
-import { importVerificationKey, verifySignature } from './jws-verify.ts';
+import { importVerificationKey, verifySignature, verifySignatureOffThread } from './jws-verify.ts';
 import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
 import { MAX_TOKEN_BYTES } from '../defaults.ts';
@@ -94,6 +94,11 @@ export interface PresentedTokenValidatorOptions {
   allowedAlgorithms?: readonly string[];
   /** Why a JWKS fetch failed, for operators' logs (never sent to clients). */
   onJwksFetchError?: (issuerId: string, problem: JwksFetchProblem) => void;
+  /**
+   * True when signature checks should run on the thread pool (the event loop is busy); default
+   * never: on the calling thread (jws-verify.ts says when each is cheaper).
+   */
+  offloadSignatureChecks?: () => boolean;
 }
 
 export interface PresentedTokenRequest {
@@ -155,6 +160,7 @@ export class PresentedTokenValidator {
   private readonly ownPublicKeys: () => readonly JsonWebKeyLike[];
   private readonly trustedIssuers: () => readonly TrustedIssuerRecord[];
   private readonly now: () => number;
+  private readonly offload: () => boolean;
   private readonly clockSkewSeconds: number;
   private readonly maxTokenBytes: number;
   private readonly allowedAlgorithms: ReadonlySet<string>;
@@ -179,6 +185,7 @@ export class PresentedTokenValidator {
     this.ownPublicKeys = options.ownPublicKeys;
     this.trustedIssuers = options.trustedIssuers;
     this.now = options.now ?? Date.now;
+    this.offload = options.offloadSignatureChecks ?? (() => false);
     this.clockSkewSeconds = skew;
     this.maxTokenBytes = maxTokenBytes;
     this.allowedAlgorithms = new Set(algorithms);
@@ -376,7 +383,7 @@ export class PresentedTokenValidator {
     for (const candidate of candidates.slice(0, MAX_KEYS_TRIED_WITHOUT_KID)) {
       const key = await this.importedKey(candidate, alg);
       // Otherwise try the next candidate (only when there was no kid, or several keys share one).
-      if (key && verifySignature(key, signingInput, signature)) return 'verified';
+      if (key && (this.offload() ? await verifySignatureOffThread(key, signingInput, signature) : verifySignature(key, signingInput, signature))) return 'verified';
     }
     return 'bad_signature';
   }

@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { parseCompactJws, DEFAULT_ALLOWED_ALGORITHMS } from '../../server/tokens/jws-guards.ts';
-import { importVerificationKey, verifySignature } from '../../server/tokens/jws-verify.ts';
+import { importVerificationKey, verifySignature, verifySignatureOffThread } from '../../server/tokens/jws-verify.ts';
 import { derToJoseSignature, joseToDerSignature } from '../../server/tokens/ecdsa-signature.ts';
 
 const ALLOWED = new Set([...DEFAULT_ALLOWED_ALGORITHMS, 'Ed25519']);
@@ -47,6 +47,11 @@ describe('presented token signatures', () => {
 
       const stranger = parts(await signed(alg, keyPairFor(alg).privateKey));
       expect(verifySignature(key, stranger.signingInput, stranger.signature)).toBe(false);
+
+      // The thread-pool path (WebCrypto) gives the same answers.
+      expect(await verifySignatureOffThread(key, good.signingInput, good.signature)).toBe(true);
+      expect(await verifySignatureOffThread(key, other.signingInput, good.signature)).toBe(false);
+      expect(await verifySignatureOffThread(key, stranger.signingInput, stranger.signature)).toBe(false);
     });
   }
 
