@@ -6,6 +6,13 @@
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
+/**
+ * Busy means nearly saturated. One connection sending requests back to back keeps the loop ~60-70%
+ * busy, and there the calling thread is cheaper (nothing else waits); offloading pays only when
+ * requests queue behind each other.
+ */
+const BUSY_ABOVE = 0.8;
+
 export interface EventLoopLoad {
   /** True when the loop was busier than the threshold over the last sample. */
   busy(): boolean;
@@ -14,7 +21,7 @@ export interface EventLoopLoad {
 
 export function watchEventLoopLoad(options: { intervalMs?: number; busyAbove?: number } = {}): EventLoopLoad {
   const intervalMs = options.intervalMs ?? 100;
-  const busyAbove = options.busyAbove ?? 0.5;
+  const busyAbove = options.busyAbove ?? BUSY_ABOVE;
   let busy = false;
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   const timer = setInterval(() => {
