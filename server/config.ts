@@ -53,6 +53,8 @@ export interface ServerConfig {
   workerMaxRssMb: number;
   /** The proxies trusted for the client's address (TOKENPROC_TRUST_PROXY): Express's `trust proxy`. */
   trustProxy: TrustProxy;
+  /** Connection bounds per process (defaults.ts explains them). */
+  connections: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
 }
 
 export interface ConfigOverrides {
@@ -235,5 +237,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     workers: parseWorkers(overrides.workers ?? env.TOKENPROC_WORKERS),
     workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, defaults.DEFAULT_WORKER_MAX_RSS_MB, 256, 1024 * 1024),
     trustProxy: overrides.trustProxy !== undefined ? parseTrustProxy(overrides.trustProxy, '--trust-proxy') : parseTrustProxy(env.TOKENPROC_TRUST_PROXY),
+    connections: connectionBounds(env),
+  };
+}
+
+function connectionBounds(env: NodeJS.ProcessEnv): ServerConfig['connections'] {
+  const headersSeconds = parseInteger('TOKENPROC_HEADERS_TIMEOUT', env.TOKENPROC_HEADERS_TIMEOUT, defaults.DEFAULT_HEADERS_TIMEOUT_SECONDS, 1, 600);
+  const requestSeconds = parseInteger('TOKENPROC_REQUEST_TIMEOUT', env.TOKENPROC_REQUEST_TIMEOUT, defaults.DEFAULT_REQUEST_TIMEOUT_SECONDS, 1, 3600);
+  // Node requires the whole-request limit to be at least the headers' one.
+  if (requestSeconds < headersSeconds) throw new ConfigError('TOKENPROC_REQUEST_TIMEOUT must be at least TOKENPROC_HEADERS_TIMEOUT');
+  return {
+    headersTimeoutMs: headersSeconds * 1000,
+    requestTimeoutMs: requestSeconds * 1000,
+    maxConnections: parseInteger('TOKENPROC_MAX_CONNECTIONS', env.TOKENPROC_MAX_CONNECTIONS, defaults.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
   };
 }

@@ -58,3 +58,17 @@ export const MAX_ADMIN_AUTH_FAILURES = 100;
  * its connection and X-Forwarded-For is ignored.
  */
 export const DEFAULT_TRUST_PROXY = false;
+
+/**
+ * Connection bounds (per process). A client has this long to send a request's headers, and this long
+ * for the whole request, body included; an idle keep-alive connection is closed after the keep-alive
+ * timeout. Connections past the maximum are refused at accept, so silent or slow connections cannot
+ * take every file descriptor (keep TOKENPROC_MAX_CONNECTIONS below `ulimit -n`, minus room for the
+ * store and logs).
+ */
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_CONNECTIONS = 900;
+/** How often the server looks for connections past those timeouts, ms (Node's default is 30 s). */
+export const CONNECTION_CHECK_INTERVAL_MS = 1000;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { createMetrics, observeSandbox } from './metrics.ts';
+import { CONNECTION_CHECK_INTERVAL_MS, KEEP_ALIVE_TIMEOUT_MS } from './defaults.ts';
 import { createWorkerLink, type WorkerLink } from './cluster/worker-link.ts';
 import { logAuditEntries } from './runtime/audit-log.ts';
 import { openStore, PostgresStore } from './store/index.ts';
@@ -37,7 +38,7 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
   let app: http.RequestListener | null = null;
   let startFailed = false;
   const waiting: Array<() => void> = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS }, (req, res) => {
     if (app !== null) {
       app(req, res);
     } else if (startFailed || waiting.length >= MAX_WAITING_REQUESTS) {
@@ -47,7 +48,11 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
       waiting.push(() => server.emit('request', req, res));
     }
   });
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Silent and slow connections are bounded, and so is their number (defaults.ts).
+  server.headersTimeout = requested.connections.headersTimeoutMs;
+  server.requestTimeout = requested.connections.requestTimeoutMs;
+  server.maxConnections = requested.connections.maxConnections;
   // Bind first, so that with port 0 the default issuer can name the port actually bound.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
