@@ -6,6 +6,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
+import { StoreUnavailableError } from './errors.ts';
 import { migrate } from './migrations.ts';
 import { systemClock } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
@@ -36,6 +37,22 @@ function sqliteSql(sql: string): string {
 
 function toSqlite(params: readonly SqlParam[]): SQLInputValue[] {
   return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+}
+
+/**
+ * SQLite result codes (the primary code, errcode & 0xff) that say the database cannot serve now rather
+ * than refuse the statement: busy past the busy timeout, locked, out of memory, read-only (a
+ * remounted or full volume), I/O error, disk full, cannot open. They are answered 503, as a
+ * PostgreSQL outage is, not 500.
+ */
+const UNAVAILABLE_SQLITE_CODES: ReadonlySet<number> = new Set([5, 6, 7, 8, 10, 13, 14]);
+
+function unavailableOr(err: unknown): unknown {
+  if (err instanceof StoreUnavailableError || typeof err !== 'object' || err === null) return err;
+  const errcode = (err as { errcode?: unknown }).errcode;
+  if (typeof errcode !== 'number' || !UNAVAILABLE_SQLITE_CODES.has(errcode & 0xff)) return err;
+  const errstr = (err as { errstr?: unknown }).errstr;
+  return new StoreUnavailableError(`the SQLite store cannot serve: ${typeof errstr === 'string' ? errstr : 'error ' + errcode}`);
 }
 
 /**
@@ -81,14 +98,18 @@ class SqliteDriver implements SqlDriver {
   /** One IMMEDIATE transaction: the write lock is taken up front, so no other writer interleaves. */
   write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.exclusively(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+      } catch (err) {
+        throw unavailableOr(err);
+      }
       try {
         const result = await fn(this.direct);
         this.db.exec('COMMIT');
         return result;
       } catch (err) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
-        throw err;
+        throw unavailableOr(err);
       }
     });
   }
@@ -105,7 +126,11 @@ class SqliteDriver implements SqlDriver {
   }
 
   private run(sql: string, params: readonly SqlParam[]): SqlRow[] {
-    return this.statement(sql).all(...toSqlite(params)) as SqlRow[];
+    try {
+      return this.statement(sql).all(...toSqlite(params)) as SqlRow[];
+    } catch (err) {
+      throw unavailableOr(err);
+    }
   }
 
   private statement(sql: string): StatementSync {

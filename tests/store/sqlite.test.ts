@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { StoreUnavailableError } from '../../server/store/errors.ts';
 import { openStore } from '../../server/store/index.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from '../../server/store/migrations.ts';
 import { DATABASE_FILE_NAME, SqliteStore } from '../../server/store/sqlite.ts';
@@ -135,6 +136,38 @@ describe('SqliteStore on disk', () => {
     expect(await store.recordAuthFailure('admin_key', '*', 1_700_000_000_000, 60_000, 100)).toMatchObject({ failures: 1, counted: true });
     const versions = rawDb(dir).prepare('SELECT version FROM schema_version ORDER BY version').all();
     expect(versions.map((row) => row['version'])).toEqual([1, 2]);
+  });
+
+  it('a full database is StoreUnavailableError (answered 503), and the store serves again once there is room', async () => {
+    const dir = freshDir();
+    const store = SqliteStore.open(dir);
+    open.push(store);
+    // SQLite's page cap stands in for a full disk: growing past it fails with SQLITE_FULL.
+    const driver = (store as unknown as { driver: { query(sql: string): Promise<Array<Record<string, unknown>>> } }).driver;
+    const [pages] = await driver.query('PRAGMA page_count');
+    await driver.query(`PRAGMA max_page_count = ${Number(pages?.['page_count'])}`);
+    const big = clientRecord({ client_id: 'big', properties: { blob: 'x'.repeat(200_000) } });
+    await expect(store.putClient(big, 'cli')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.putClient(big, 'cli')).rejects.toThrow(/full/);
+    // Nothing half-written, and reads still work.
+    expect(await store.getClient('big')).toBeNull();
+    await driver.query('PRAGMA max_page_count = 1073741823');
+    await store.putClient(big, 'cli');
+    expect((await store.getClient('big'))?.client_id).toBe('big');
+  });
+
+  it('a database locked by another process past the busy timeout is StoreUnavailableError, not a 500', async () => {
+    const dir = freshDir();
+    const store = SqliteStore.open(dir, { busyTimeoutMs: 100 });
+    open.push(store);
+    const other = rawDb(dir);
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      await expect(store.putClient(clientRecord(), 'cli')).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      other.exec('ROLLBACK');
+    }
+    await store.putClient(clientRecord(), 'cli');
   });
 
   it('openStore uses SQLite in dataDir', async () => {
