@@ -11,6 +11,7 @@ import { sendEndpointResponse } from './http/respond.ts';
 import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
 import { isStoreUnavailableError } from './store/errors.ts';
+import { JWKS_MAX_AGE_SECONDS } from './defaults.ts';
 import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -76,7 +77,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   app.all(INTROSPECTION_PATH, methodNotAllowed('POST'));
 
   app.get(JWKS_PATH, (_req, res) => {
-    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     res.type('application/json').send(JSON.stringify({ keys: runtime.signer.publicKeys() }));
   });
 

@@ -72,3 +72,12 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_CONNECTIONS = 900;
 /** How often the server looks for connections past those timeouts, ms (Node's default is 30 s). */
 export const CONNECTION_CHECK_INTERVAL_MS = 1000;
+
+/** How long relying parties may cache the JWKS (its Cache-Control max-age), seconds. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+/**
+ * A rotated-in signing key is published this long before it signs: longer than the JWKS may be
+ * cached, plus a minute for instances to reload and for clock skew, so that no relying party meets
+ * a token signed by a key it has not seen (server/tokens/keys.ts).
+ */
+export const KEY_PREPUBLISH_SECONDS = JWKS_MAX_AGE_SECONDS + 60;

@@ -333,15 +333,27 @@ export class SqlStore implements Store {
     }));
   }
 
-  async addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string): Promise<void> {
-    await this.write(async (tx, written) => {
-      const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid', [this.clock()]))
+  async addSigningKey(
+    key: Omit<SigningKeyRecord, 'retired_at'>,
+    actor: string,
+    options: { retireCurrentAt?: number; unlessActiveAlg?: string } = {},
+  ): Promise<boolean> {
+    return this.write(async (tx, written) => {
+      // Writers are serialised (the write lock), so this check and the insert cannot interleave
+      // with another instance's.
+      if (options.unlessActiveAlg !== undefined) {
+        const active = await tx.query('SELECT kid FROM signing_keys WHERE retired_at IS NULL AND alg = $1', [options.unlessActiveAlg]);
+        if (active.length > 0) return false;
+      }
+      const retireAt = options.retireCurrentAt ?? this.clock();
+      const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid', [retireAt]))
         .map((row) => text(row, 'kid'))
         .sort();
       await tx.query('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL)',
         [key.kid, key.alg, key.private_jwk, key.public_jwk, key.created_at],
       );
       await this.recordChange(tx, written, auditEntries.signingKeyAdd(actor, key.kid, key.alg, retired));
+      return true;
     });
   }
 

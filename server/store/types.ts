@@ -151,8 +151,14 @@ export interface Store {
   deleteTrustedIssuer(id: string, actor: string): Promise<boolean>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
-  /** Adds a new active key and retires the previous active one (retired_at = now), in one transaction. */
-  addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string): Promise<void>;
+  /**
+   * Adds a key and retires the keys not yet retired (retired_at = `options.retireCurrentAt`,
+   * default now; a later time lets the current key sign on while the new one is pre-published), in
+   * one transaction. With `options.unlessActiveAlg`, nothing happens when a key of that algorithm is
+   * already unretired: instances starting together create one key, not one each. Answers whether
+   * the key was added.
+   */
+  addSigningKey(key: Omit<SigningKeyRecord, 'retired_at'>, actor: string, options?: { retireCurrentAt?: number; unlessActiveAlg?: string }): Promise<boolean>;
   /** Drops retired keys whose retired_at is before the given time. Returns the kids removed. */
   pruneSigningKeys(retiredBefore: number, actor: string): Promise<string[]>;
 

@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import type { Store, SigningKeyRecord } from '../store/types.ts';
 import { derToJoseSignature, toLowS } from './ecdsa-signature.ts';
+import { KEY_PREPUBLISH_SECONDS } from '../defaults.ts';
 
 /** ES256 (P-256) scalar size: the only curve this server signs with. */
 const P256_SCALAR_BYTES = 32;
@@ -102,54 +103,81 @@ export function signCompact(key: crypto.KeyObject, header: Record<string, unknow
   return `${input}.${signature.toString('base64url')}`;
 }
 
+/**
+ * The server's signing keys, with rotation that never breaks a token or a relying party:
+ * - A new key is published first and signs only `prepublishSeconds` later (default a little longer
+ *   than the JWKS's `Cache-Control: max-age`), so every instance and every relying party that
+ *   caches the JWKS has it before the first token it signs. The previous key signs until then.
+ * - A retired key stays published until every token it signed has expired (`graceSeconds`).
+ * - Which key signs is decided from the keys' times at each signature, so all instances switch at
+ *   the same moment without reloading.
+ * - The first key, and a key of a newly configured algorithm, sign at once (nothing could have been
+ *   signed by a key that does not exist); instances starting together create one such key.
+ */
 export class KeyManager implements TokenSigner {
   readonly issuer: string;
   private readonly store: Store;
   private readonly graceSeconds: number;
+  private readonly prepublishSeconds: number;
   private readonly alg: SigningAlg;
+  private readonly now: () => number;
   private keys: LoadedKey[] = [];
   private active: LoadedKey | null = null;
+  /** Epoch seconds at which the signing key or the published set changes next (Infinity: none known). */
+  private nextChangeAt = Number.POSITIVE_INFINITY;
   private jwks: PublicJwk[] = [];
 
-  constructor(store: Store, issuer: string, graceSeconds: number, alg: SigningAlg = DEFAULT_SIGNING_ALG) {
+  constructor(
+    store: Store,
+    issuer: string,
+    graceSeconds: number,
+    alg: SigningAlg = DEFAULT_SIGNING_ALG,
+    options: { prepublishSeconds?: number; now?: () => number } = {},
+  ) {
     this.store = store;
     this.issuer = issuer;
     this.graceSeconds = graceSeconds;
     this.alg = alg;
+    this.prepublishSeconds = options.prepublishSeconds ?? KEY_PREPUBLISH_SECONDS;
+    this.now = options.now ?? Date.now;
   }
 
   /**
-   * Loads the keys; generates the first one when the store has none, and rotates to a key of the
-   * configured algorithm when the active one has another (the old key stays published).
+   * Loads the keys; creates the first one when the store has none, and one of the configured
+   * algorithm when no unretired key has it (the old key stays published). Both sign at once.
    */
   async init(): Promise<void> {
     await this.reload();
     if (!this.active || this.active.alg !== this.alg) {
-      await this.store.addSigningKey(generateSigningKeyRecord(this.alg), 'system');
+      await this.store.addSigningKey(generateSigningKeyRecord(this.alg, this.now()), 'system', { unlessActiveAlg: this.alg });
       await this.reload();
     }
   }
 
   async reload(): Promise<void> {
-    const records = await this.store.listSigningKeys();
-    const now = Math.floor(Date.now() / 1000);
-    this.keys = records.map(loadKey);
-    this.active = this.keys.filter((k) => k.retiredAt === null).sort((a, b) => b.createdAt - a.createdAt)[0] ?? null;
-    // A retired key stays published until every token it signed has expired.
-    this.jwks = this.keys
-      .filter((k) => k.retiredAt === null || k.retiredAt + this.graceSeconds > now)
-      .map((k) => k.publicJwk);
+    this.keys = (await this.store.listSigningKeys()).map(loadKey);
+    this.settle(this.nowSeconds());
   }
 
-  async rotate(actor: string): Promise<{ kid: string; pruned: string[] }> {
-    const record = generateSigningKeyRecord(this.alg);
-    await this.store.addSigningKey(record, actor);
-    const pruned = await this.store.pruneSigningKeys(Math.floor(Date.now() / 1000) - this.graceSeconds, actor);
+  /**
+   * Makes a new key. By default it is published now and signs `prepublishSeconds` from now (the
+   * current key signs until then); `immediately` (a key that must stop signing at once, e.g. a
+   * leaked one) switches now, at the cost of relying parties with a cached JWKS refusing new tokens
+   * until they refetch it.
+   */
+  async rotate(actor: string, options: { immediately?: boolean } = {}): Promise<{ kid: string; signsFrom: number; pruned: string[] }> {
+    const now = this.nowSeconds();
+    const record = generateSigningKeyRecord(this.alg, this.now());
+    const signsFrom = options.immediately ? now : now + this.prepublishSeconds;
+    await this.store.addSigningKey(record, actor, { retireCurrentAt: signsFrom });
+    const pruned = await this.store.pruneSigningKeys(now - this.graceSeconds, actor);
     await this.reload();
-    return { kid: record.kid, pruned };
+    return { kid: record.kid, signsFrom, pruned };
   }
 
   sign(header: Record<string, unknown>, payload: Record<string, unknown> | string): { token: string; header: Record<string, unknown> } {
+    const now = this.nowSeconds();
+    if (now >= this.nextChangeAt) this.settle(now);
     const key = this.active;
     if (!key) throw new Error('no active signing key');
     const fullHeader = { ...header, alg: key.alg, kid: key.kid };
@@ -157,12 +185,62 @@ export class KeyManager implements TokenSigner {
   }
 
   publicKeys(): readonly PublicJwk[] {
+    const now = this.nowSeconds();
+    if (now >= this.nextChangeAt) this.settle(now);
     return this.jwks;
   }
 
-  describe(): Array<{ kid: string; alg: string; created_at: number; retired_at: number | null; published: boolean }> {
+  describe(): Array<{ kid: string; alg: string; created_at: number; signs_from: number; retired_at: number | null; published: boolean; signing: boolean }> {
+    this.settle(this.nowSeconds());
     const published = new Set(this.jwks.map((k) => k.kid));
-    return this.keys.map((k) => ({ kid: k.kid, alg: k.alg, created_at: k.createdAt, retired_at: k.retiredAt, published: published.has(k.kid) }));
+    return this.keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      created_at: k.createdAt,
+      signs_from: this.signsFrom(k),
+      retired_at: k.retiredAt,
+      published: published.has(k.kid),
+      signing: k === this.active,
+    }));
+  }
+
+  /**
+   * When a key starts signing: once pre-published, or at once when no other key could sign before
+   * it (the first key; a key of a new algorithm retired every earlier key at its creation).
+   */
+  private signsFrom(key: LoadedKey): number {
+    // this.keys is newest first (the store's insertion order breaks ties within a second), so the
+    // keys after `key` are the older ones.
+    const older = this.keys.slice(this.keys.indexOf(key) + 1);
+    const predecessorSigns = older.some((k) => k.retiredAt !== null && k.retiredAt > key.createdAt);
+    return predecessorSigns ? key.createdAt + this.prepublishSeconds : key.createdAt;
+  }
+
+  /** Picks the signing key and the published set for `now`, and when they next change. */
+  private settle(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    const consider = (at: number) => {
+      if (at > now && at < next) next = at;
+    };
+    const signing: LoadedKey[] = [];
+    for (const key of this.keys) {
+      const from = this.signsFrom(key);
+      consider(from);
+      if (key.retiredAt !== null) {
+        consider(key.retiredAt);
+        consider(key.retiredAt + this.graceSeconds);
+      }
+      if (from <= now && (key.retiredAt === null || key.retiredAt > now)) signing.push(key);
+    }
+    // Newest first (listSigningKeys order); the newest that may sign, signs.
+    this.active = signing[0] ?? null;
+    // Published: every key not retired past its grace, pending ones included (pre-publication).
+    this.jwks = this.keys.filter((k) => k.retiredAt === null || k.retiredAt + this.graceSeconds > now).map((k) => k.publicJwk);
+    this.nextChangeAt = next;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
   }
 }
 
