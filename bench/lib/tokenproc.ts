@@ -29,6 +29,8 @@ export interface TokenprocTarget {
   readonly extraClients: ReadonlyMap<string, BenchClient>;
   /** Server-side token endpoint latency so far (Prometheus histogram sum and count), by grant type. */
   tokenLatency(): Promise<Map<string, { sumSeconds: number; count: number }>>;
+  /** Uploads a new version of the procedure `procedureClient` runs (it becomes active at once). */
+  uploadProcedure(source: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,6 +126,7 @@ export async function startTokenproc(options: StartTokenprocOptions): Promise<To
       procedureClient,
       defaultClient,
       extraClients,
+      uploadProcedure: (procedureSource: string) => admin(server.origin, adminKey, 'PUT', `/procedures/${SEED_PROCEDURE_ID}`, { flow: EXCHANGE_FLOW, source: procedureSource }),
       async tokenLatency() {
         const response = await fetch(`${server.origin}/metrics`);
         return parseTokenLatency(await response.text());
