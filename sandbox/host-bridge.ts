@@ -26,7 +26,7 @@ import type { SandboxEventLogger } from './event-logger.ts';
 export const MAX_CALLBACK_PAYLOAD = 256 * 1024;
 const MAX_LIST_ITEMS = 1000;
 const MAX_LIST_ITEM_LENGTH = 2048;
-const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token'];
+const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token', 'refresh_token'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** What the host knows about the call an isolate is serving right now. */
@@ -115,6 +115,10 @@ function reportHostException(state: CallState, operation: string, error: unknown
   });
 }
 
+function optionalRecord(value: unknown): boolean {
+  return value === undefined || value === null || isPlainRecord(value);
+}
+
 function isInitializedContextData(value: unknown): value is InitializedContextData {
   return (
     isPlainRecord(value) &&
@@ -122,7 +126,9 @@ function isInitializedContextData(value: unknown): value is InitializedContextDa
     isStringList(value['audiences']) &&
     isStringList(value['scopes']) &&
     isPlainRecord(value['defaultAccessTokenData']) &&
-    isPlainRecord(value['defaultDelegationData'])
+    isPlainRecord(value['defaultDelegationData']) &&
+    optionalRecord(value['defaultRefreshTokenData']) &&
+    optionalRecord(value['defaultIdTokenData'])
   );
 }
 
@@ -175,7 +181,9 @@ export function handleIssue(state: CallState | null, payload: unknown): string {
   const contextId = request['contextId'];
   const data = request['data'];
   const delegation = request['delegation'];
+  const jwt = request['jwt'];
   if (
+    (jwt !== undefined && typeof jwt !== 'boolean') ||
     typeof kind !== 'string' ||
     !(ISSUER_KINDS as readonly string[]).includes(kind) ||
     typeof contextId !== 'number' ||
@@ -185,7 +193,7 @@ export function handleIssue(state: CallState | null, payload: unknown): string {
   ) {
     return BAD_ARGUMENTS;
   }
-  const issueRequest: IssueRequest = { kind: kind as IssuerKind, contextId, data, delegation };
+  const issueRequest: IssueRequest = { kind: kind as IssuerKind, contextId, data, delegation, ...(jwt === true ? { jwt } : {}) };
   try {
     const answer = state.host.issue(issueRequest);
     if (isHostFailure(answer)) return hostFailureJson(answer);

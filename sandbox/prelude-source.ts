@@ -37,6 +37,7 @@ export const PRELUDE_MODULES: readonly string[] = [
   'removed-globals',
   'builtin-guards',
   'helpers',
+  'sha256',
   'collections',
   'token-data',
   'delegation',
@@ -50,6 +51,7 @@ export const PRELUDE_MODULES: readonly string[] = [
   'issuers',
   'context-initialized',
   'context-token-exchange',
+  'context-refresh',
   'envelope',
 ];
 

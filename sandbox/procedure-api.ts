@@ -83,24 +83,43 @@ export const TOKEN_EXCHANGE_CONTEXT: ApiObject = apiObject('TokenExchangeContext
   method('getInitializedContext'),
 ]);
 
-/** The result of getInitializedContext(...), and the client_credentials context. */
-export const INITIALIZED_CONTEXT: ApiObject = apiObject('InitializedContext', [
-  ...COMMON_CONTEXT_MEMBERS,
+/** Defaults and issuers: the initialized context's and the refresh context's (prelude/context-initialized.js). */
+const ISSUANCE_MEMBERS: readonly ApiMember[] = [
   getter('defaultAccessTokenData'),
   getter('defaultDelegationData'),
+  getter('defaultRefreshTokenData'),
+  getter('defaultIdTokenData'),
   getter('defaultAccessTokenJwtIssuer'),
   getter('accessTokenIssuer'),
   getter('jwtIssuer'),
   method('getDefaultJwtIssuer'),
   getter('idTokenIssuer'),
+  getter('refreshTokenIssuer'),
   getter('delegationIssuer'),
+];
+
+/** The result of getInitializedContext(...), and the client_credentials context. */
+export const INITIALIZED_CONTEXT: ApiObject = apiObject('InitializedContext', [...COMMON_CONTEXT_MEMBERS, ...ISSUANCE_MEMBERS]);
+
+/** The refresh flow's context (Curity's RefreshTokenProcedureContext), already initialized. */
+export const REFRESH_CONTEXT: ApiObject = apiObject('RefreshContext', [
+  getter('client'),
+  getter('request'),
+  getter('presentedToken'),
+  getter('delegation'),
+  getter('requestedScopes'),
+  ...ISSUANCE_MEMBERS,
 ]);
 
 /** The context a procedure's result(context) receives in each flow. */
 export const CONTEXT_BY_FLOW: Readonly<Record<ProcedureFlow, ApiObject>> = {
   'oauth-token-oauth-token-exchange': TOKEN_EXCHANGE_CONTEXT,
   'oauth-token-client-credentials': INITIALIZED_CONTEXT,
+  'oauth-token-refresh': REFRESH_CONTEXT,
 };
+
+/** The refresh flow's `context.presentedToken`: `value` (null: refresh tokens are one-time) and `data` (token data). */
+export const PRESENTED_TOKEN: ApiObject = apiObject('PresentedToken', [property('value'), property('data')]);
 
 /** `context.client`: the properties are the client's own data, the getters inherited. */
 export const CLIENT: ApiObject = apiObject('ProcedureClient', [
@@ -148,6 +167,9 @@ export const DELEGATION: ApiObject = apiObject('Delegation', [getter('id'), gett
 
 export const TOKEN_ISSUER: ApiObject = apiObject('TokenIssuer', [method('issue')]);
 
+/** `idTokenIssuer`: issue() and Curity's `atHash(accessToken)` (OIDC at_hash). */
+export const ID_TOKEN_ISSUER: ApiObject = apiObject('IdTokenIssuer', [method('issue'), method('atHash')]);
+
 export const DELEGATION_ISSUER: ApiObject = apiObject('DelegationIssuer', [method('issue')]);
 
 export const LOGGER: ApiObject = apiObject('ProcedureLogger', [
@@ -187,6 +209,8 @@ export const CONSOLE: ApiObject = apiObject('ProcedureConsole', [
 export const PROCEDURE_API: readonly ApiObject[] = [
   TOKEN_EXCHANGE_CONTEXT,
   INITIALIZED_CONTEXT,
+  REFRESH_CONTEXT,
+  PRESENTED_TOKEN,
   CLIENT,
   REQUEST,
   TOKEN_DATA,
@@ -194,6 +218,7 @@ export const PROCEDURE_API: readonly ApiObject[] = [
   JAVA_ITERATOR,
   DELEGATION,
   TOKEN_ISSUER,
+  ID_TOKEN_ISSUER,
   DELEGATION_ISSUER,
   LOGGER,
   EXCEPTION_FACTORY,

@@ -86,6 +86,17 @@ export interface InitializedContextData {
   /** Pre-filled claims for `getDefaultAccessTokenData()`. */
   defaultAccessTokenData: Record<string, unknown>;
   defaultDelegationData: DelegationView;
+  /** `getDefaultRefreshTokenData()`: null when no refresh token may be issued (client not allowed the grant, an actor present). */
+  defaultRefreshTokenData?: Record<string, unknown> | null;
+  /** `getDefaultIdTokenData()`: null unless `openid` is among the scopes, as in Curity. */
+  defaultIdTokenData?: Record<string, unknown> | null;
+}
+
+/** The refresh flow's presented refresh token (Curity's `context.presentedToken` and `context.delegation`). */
+export interface RefreshFlowInput {
+  /** The refresh token's data: the claims the next access token is made from. */
+  data: Record<string, unknown>;
+  delegation: DelegationView;
 }
 
 export interface ProcedureInput {
@@ -98,8 +109,10 @@ export interface ProcedureInput {
   requestedScopes: string[];
   requestedAudiences: string[];
   requestedTokenType: string | null;
-  /** client_credentials: the context is already initialized. Token exchange: null until getInitializedContext. */
+  /** client_credentials and refresh: the context is already initialized. Token exchange: null until getInitializedContext. */
   initialized: InitializedContextData | null;
+  /** The refresh flow only. */
+  refresh?: RefreshFlowInput;
 }
 
 export interface HostFailure {
@@ -107,8 +120,11 @@ export interface HostFailure {
   description: string;
 }
 
-/** `accessTokenIssuer` / `getDefaultAccessTokenJwtIssuer()` → access_token; `jwtIssuer` → jwt; `idTokenIssuer` → id_token. */
-export type IssuerKind = 'access_token' | 'jwt' | 'id_token';
+/**
+ * `accessTokenIssuer` / `getDefaultAccessTokenJwtIssuer()` → access_token; `jwtIssuer` → jwt;
+ * `idTokenIssuer` → id_token; `refreshTokenIssuer` → refresh_token.
+ */
+export type IssuerKind = 'access_token' | 'jwt' | 'id_token' | 'refresh_token';
 
 export interface InitializeRequest {
   audiences: string[];
@@ -119,6 +135,8 @@ export interface InitializeRequest {
 
 export interface IssueRequest {
   kind: IssuerKind;
+  /** `getDefaultAccessTokenJwtIssuer()`: a JWT whatever the client's access token format. */
+  jwt?: boolean;
   contextId: number;
   data: Record<string, unknown>;
   delegation: Record<string, unknown> | null;

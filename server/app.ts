@@ -12,7 +12,7 @@ import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
 import { isStoreUnavailableError } from './store/errors.ts';
 import { JWKS_MAX_AGE_SECONDS } from './defaults.ts';
-import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, TOKEN_PATH } from './oauth/metadata.ts';
+import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, REVOCATION_PATH, TOKEN_PATH } from './oauth/metadata.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -76,6 +76,11 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   });
   app.all(INTROSPECTION_PATH, methodNotAllowed('POST'));
 
+  app.post(REVOCATION_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
+    sendEndpointResponse(res, await runtime.revocation.handle(endpointRequest(req)));
+  });
+  app.all(REVOCATION_PATH, methodNotAllowed('POST'));
+
   app.get(JWKS_PATH, (_req, res) => {
     res.setHeader('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     res.type('application/json').send(JSON.stringify({ keys: runtime.signer.publicKeys() }));
@@ -103,7 +108,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
     }
   });
   app.get('/metrics', async (_req, res) => {
-    if (!runtime.metrics) {
+    // With a management listener, metrics are served there only (server/cluster/supervisor.ts).
+    if (!runtime.metrics || config.management !== null) {
       res.status(404).end();
       return;
     }

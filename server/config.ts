@@ -55,6 +55,11 @@ export interface ServerConfig {
   trustProxy: TrustProxy;
   /** Connection bounds per process (defaults.ts explains them). */
   connections: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
+  /**
+   * TOKENPROC_MANAGEMENT_PORT (and _HOST): /metrics, /healthz and /readyz on an address of their own;
+   * the public port then serves no /metrics. Null: everything on the public port.
+   */
+  management: { port: number; host: string } | null;
 }
 
 export interface ConfigOverrides {
@@ -238,7 +243,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     workerMaxRssMb: parseInteger('TOKENPROC_WORKER_MAX_RSS_MB', env.TOKENPROC_WORKER_MAX_RSS_MB, defaults.DEFAULT_WORKER_MAX_RSS_MB, 256, 1024 * 1024),
     trustProxy: overrides.trustProxy !== undefined ? parseTrustProxy(overrides.trustProxy, '--trust-proxy') : parseTrustProxy(env.TOKENPROC_TRUST_PROXY),
     connections: connectionBounds(env),
+    management: managementAddress(env, port),
   };
+}
+
+function managementAddress(env: NodeJS.ProcessEnv, publicPort: number): ServerConfig['management'] {
+  if (env.TOKENPROC_MANAGEMENT_PORT === undefined || env.TOKENPROC_MANAGEMENT_PORT === '') return null;
+  const port = parseInteger('TOKENPROC_MANAGEMENT_PORT', env.TOKENPROC_MANAGEMENT_PORT, 0, 0, 65535);
+  if (port !== 0 && port === publicPort) throw new ConfigError('TOKENPROC_MANAGEMENT_PORT must differ from the public port');
+  return { port, host: env.TOKENPROC_MANAGEMENT_HOST || defaults.DEFAULT_MANAGEMENT_HOST };
 }
 
 function connectionBounds(env: NodeJS.ProcessEnv): ServerConfig['connections'] {

@@ -12,6 +12,20 @@ export const DEFAULT_LOG_LEVEL = 'info';
 
 /** Lifetime of an access token whose client sets no `access_token_ttl`, seconds. */
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
+/** Lifetime of a refresh family whose client sets no `refresh_token_ttl`, seconds (capped like every token). */
+export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 86_400;
+/**
+ * Most ids a token's lineage (the host-set `tkp_chain` claim) may hold: an exchange that would
+ * make a longer one is refused. It bounds the claim's size and the revocation check's work, and
+ * how long a revocation must be kept (server/tokens/revocations.ts).
+ */
+export const MAX_LINEAGE_LENGTH = 16;
+/** Random bytes in a refresh token or an opaque access token (RFC 6749 §10.10 asks for at least 128 bits). */
+export const OPAQUE_TOKEN_BYTES = 32;
+/** How often each instance reads new revocations from the store (it also learns its own at once), ms. */
+export const REVOCATION_POLL_MS = 1000;
+/** How often an instance purges expired refresh tokens, opaque tokens and revocations, ms. */
+export const TOKEN_PURGE_INTERVAL_MS = 10 * 60_000;
 /** Cap on any issued token's lifetime (TOKENPROC_MAX_TOKEN_LIFETIME), seconds, and its bounds. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 export const MIN_MAX_TOKEN_LIFETIME_SECONDS = 60;
@@ -81,3 +95,6 @@ export const JWKS_MAX_AGE_SECONDS = 300;
  * a token signed by a key it has not seen (server/tokens/keys.ts).
  */
 export const KEY_PREPUBLISH_SECONDS = JWKS_MAX_AGE_SECONDS + 60;
+
+/** Where the management listener (TOKENPROC_MANAGEMENT_PORT) binds unless TOKENPROC_MANAGEMENT_HOST says otherwise. */
+export const DEFAULT_MANAGEMENT_HOST = '127.0.0.1';

@@ -8,6 +8,12 @@ export interface ServerMetrics {
   tokenLatency: client.Histogram<'grant_type'>;
   procedureRuns: client.Counter<'flow' | 'outcome'>;
   procedureDuration: client.Histogram<'flow'>;
+  /** Per client: clients are registered by admins, so the label's values stay few. */
+  clientTokenRequests: client.Counter<'client_id' | 'grant_type' | 'outcome'>;
+  clientAuthFailures: client.Counter<'method' | 'outcome'>;
+  adminAuthFailures: client.Counter<'outcome'>;
+  jwksFetchFailures: client.Counter<'trusted_issuer' | 'problem'>;
+  storeOperationDuration: client.Histogram<'operation' | 'outcome'>;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -39,7 +45,49 @@ export function createMetrics(): ServerMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  return { registry, tokenRequests, tokenLatency, procedureRuns, procedureDuration };
+  const clientTokenRequests = new client.Counter({
+    name: 'tokenproc_client_token_requests_total',
+    help: 'Token endpoint requests of authenticated clients by client, grant type and outcome (ok or the OAuth error code)',
+    labelNames: ['client_id', 'grant_type', 'outcome'] as const,
+    registers: [registry],
+  });
+  const clientAuthFailures = new client.Counter({
+    name: 'tokenproc_client_auth_failures_total',
+    help: 'Refused client authentications at the token, introspection and revocation endpoints, by method and outcome (refused: 401; throttled: 429)',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [registry],
+  });
+  const adminAuthFailures = new client.Counter({
+    name: 'tokenproc_admin_auth_failures_total',
+    help: 'Refused admin API keys by outcome (refused: 401; throttled: 429)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const jwksFetchFailures = new client.Counter({
+    name: 'tokenproc_jwks_fetch_failures_total',
+    help: "Failed fetches of a trusted issuer's JWKS by issuer and problem",
+    labelNames: ['trusted_issuer', 'problem'] as const,
+    registers: [registry],
+  });
+  const storeOperationDuration = new client.Histogram({
+    name: 'tokenproc_store_operation_duration_seconds',
+    help: 'Store operations by operation and outcome (ok, unavailable, error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    tokenRequests,
+    tokenLatency,
+    procedureRuns,
+    procedureDuration,
+    clientTokenRequests,
+    clientAuthFailures,
+    adminAuthFailures,
+    jwksFetchFailures,
+    storeOperationDuration,
+  };
 }
 
 /**

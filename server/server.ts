@@ -13,6 +13,7 @@ import { logAuditEntries } from './runtime/audit-log.ts';
 import { openStore, PostgresStore } from './store/index.ts';
 import { assertSandboxRuntime, createProcedureEngine } from '../sandbox/engine.ts';
 import { createRuntime, type Runtime } from './runtime/runtime.ts';
+import { withStoreMetrics } from './runtime/store-metrics.ts';
 import { createApp } from './app.ts';
 // The composition root: the one place server/ reaches into admin/, to mount its routes and page.
 import { createAdminRouter } from '../admin/api/router.ts';
@@ -77,7 +78,8 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
 async function serve(server: http.Server, config: ServerConfig, logger: Logger, attach: (listener: http.RequestListener) => void): Promise<RunningServer> {
   const port = config.port;
 
-  const store = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+  const metrics = createMetrics();
+  const store = withStoreMetrics(openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }), metrics);
   await store.migrate();
   logAuditEntries(store, logger);
 
@@ -91,7 +93,6 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
     );
   }
 
-  const metrics = createMetrics();
   const link = createWorkerLink(metrics.registry, { maxRssMb: config.workerMaxRssMb, logger });
   const engine = createProcedureEngine({
     limits: config.sandbox,
@@ -112,6 +113,8 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
   const runtime = await createRuntime({ config, store, logger, metrics, engine, afterConfigChange: () => link.syncConfigChange() });
   if (config.configFile && link.runsStartupTasks) await applyConfigFile(runtime, config.configFile);
   runtime.cache.startPolling(1000);
+  // Revocations by other instances and workers reach this one within about a second.
+  runtime.lifecycle.revocations.startPolling();
   runtime.cache.onChange(() => link.announceConfigChange());
   link.onConfigChange(async () => {
     try {
@@ -142,6 +145,7 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
       logger.info('shutting down');
       link.close();
       runtime.cache.stop();
+      runtime.lifecycle.revocations.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -9,7 +9,15 @@ import { adminKeyKeys, FailedAuthThrottle } from '../../server/clients/throttle.
 import { adminKeyId, adminKeyMatches } from '../../server/configuration/admin-key.ts';
 import { sendAdminError } from './http.ts';
 
-export function adminAuthentication(store: Store, now: () => number = Date.now) {
+/** A refused admin key, as operators see it (never the key itself). */
+export interface AdminAuthFailure {
+  readonly sourceAddress: string;
+  /** 401, or 429 when the throttle answered. */
+  readonly status: number;
+  readonly keyPresented: boolean;
+}
+
+export function adminAuthentication(store: Store, now: () => number = Date.now, onFailure?: (failure: AdminAuthFailure) => void) {
   const throttle = new FailedAuthThrottle(store);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization ?? '';
@@ -21,7 +29,9 @@ export function adminAuthentication(store: Store, now: () => number = Date.now) 
       return;
     }
     // req.ip honours `trust proxy` (TOKENPROC_TRUST_PROXY): behind a proxy, the client's address.
-    const retryAfter = await throttle.recordFailure(adminKeyKeys(req.ip ?? req.socket.remoteAddress ?? 'unknown'), now());
+    const sourceAddress = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const retryAfter = await throttle.recordFailure(adminKeyKeys(sourceAddress), now());
+    onFailure?.({ sourceAddress, status: retryAfter > 0 ? 429 : 401, keyPresented: match !== null });
     if (retryAfter > 0) {
       res.setHeader('Retry-After', String(retryAfter));
       sendAdminError(res, 'too_many_requests', 'Too many failed admin authentication attempts; try again later');

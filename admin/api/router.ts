@@ -32,7 +32,19 @@ export function createAdminRouter(runtime: Runtime): Router {
     res.type('application/schema+json').send(JSON.stringify(loadSchema(name)));
   });
 
-  router.use(route(adminAuthentication(runtime.store)));
+  router.use(
+    route(
+      adminAuthentication(runtime.store, Date.now, (failure) => {
+        const throttled = failure.status === 429;
+        runtime.logger.log(throttled ? 'warn' : 'info', throttled ? 'admin authentication throttled' : 'admin authentication failed', {
+          event: throttled ? 'admin_auth_throttled' : 'admin_auth_failure',
+          source_address: failure.sourceAddress,
+          key_presented: failure.keyPresented,
+        });
+        runtime.metrics?.adminAuthFailures.inc({ outcome: throttled ? 'throttled' : 'refused' });
+      }),
+    ),
+  );
   router.use((req, res, next) => {
     // An empty body needs no type (POST .../rotate-secret takes none); req.is is null without any body.
     const empty = req.headers['content-length'] === '0';

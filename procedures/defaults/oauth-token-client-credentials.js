@@ -4,7 +4,9 @@
  *
  * The context arrives already initialized: the server has validated the requested scopes and
  * audiences against the client's registration and pre-filled the default access token data
- * (sub = the client, client_id, scope, aud, iat, exp). This procedure issues that token unchanged.
+ * (sub = the client, client_id, scope, aud, iat, exp). This procedure issues that token unchanged,
+ * in the client's format (`accessTokenIssuer`: a JWT, or an opaque reference for a client with
+ * `access_token_format: "opaque"`), and no refresh token (RFC 6749 §4.4.3).
  * Copy it as the starting point of your own: add claims to `accessTokenData` before `issue`.
  *
  * @param {se.curity.identityserver.procedures.context.ClientCredentialsTokenProcedureContext} context
@@ -14,7 +16,7 @@ function result(context) {
 
   // For example: accessTokenData.tenant = context.client.properties['tenant'];
 
-  var accessToken = context.getDefaultAccessTokenJwtIssuer().issue(accessTokenData, context.getDefaultDelegationData());
+  var accessToken = context.accessTokenIssuer.issue(accessTokenData, context.getDefaultDelegationData());
 
   return {
     access_token: accessToken,

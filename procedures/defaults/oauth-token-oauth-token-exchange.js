@@ -14,6 +14,12 @@
  * - Audience: the requested `audience`/`resource` values, else the client's audiences. The server
  *   refuses audiences outside the client's list (`invalid_target`).
  * - Lifetime: at most the subject token's (the server also caps it to the client's TTL).
+ * - Format: `accessTokenIssuer` issues the client's format (a JWT, or an opaque reference for a
+ *   client with `access_token_format: "opaque"`).
+ * - Refresh token: beside the access token whenever the server allows one (the client has the
+ *   `refresh_token` grant and no actor is involved: `getDefaultRefreshTokenData()` is then not
+ *   null); with `requested_token_type` refresh_token it is the issued token itself. It carries the
+ *   same claims; its family lives the client's `refresh_token_ttl`.
  *
  * Copy it as the starting point of your own exchange logic.
  *
@@ -59,9 +65,21 @@ function result(context) {
     tokenData.act = act;
   }
 
-  var token = issued.issuer(fullContext).issue(tokenData, context.getPresentedSubjectTokenDelegation());
+  var delegation = context.getPresentedSubjectTokenDelegation();
+  var refreshTokenData = fullContext.getDefaultRefreshTokenData();
+  if (issued.uri === REFRESH_TOKEN_TYPE) {
+    var issuedRefreshToken = fullContext.refreshTokenIssuer.issue(refreshDataFrom(tokenData, refreshTokenData), delegation);
+    return {
+      access_token: issuedRefreshToken,
+      issued_token_type: issued.uri,
+      token_type: issued.tokenType,
+      expires_in: secondsUntil(refreshTokenData.exp),
+      scope: scopes.join(' '),
+    };
+  }
 
-  return {
+  var token = issued.issuer(fullContext).issue(tokenData, delegation);
+  var response = {
     access_token: token,
     issued_token_type: issued.uri,
     token_type: issued.tokenType,
@@ -69,6 +87,26 @@ function result(context) {
     expires_in: secondsUntil(tokenData.exp),
     scope: scopes.join(' '),
   };
+  // A refresh token beside an access token, when the server allows one here.
+  if (refreshTokenData && issued.uri === ACCESS_TOKEN_TYPE) {
+    response.refresh_token = fullContext.refreshTokenIssuer.issue(refreshDataFrom(tokenData, refreshTokenData), delegation);
+  }
+  return response;
+}
+
+var ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+var REFRESH_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:refresh_token';
+
+/** The refresh token carries the access token's claims; its life is its family's, not the subject's. */
+function refreshDataFrom(tokenData, refreshTokenData) {
+  var data = {};
+  for (var name in tokenData) {
+    if (Object.prototype.hasOwnProperty.call(tokenData, name)) {
+      data[name] = tokenData[name];
+    }
+  }
+  data.exp = refreshTokenData.exp;
+  return data;
 }
 
 /** RFC 8693 §4.1 allows nesting `act`; deeper chains than this are refused. */
@@ -84,7 +122,7 @@ var ISSUED_TOKEN_TYPES = {
   'urn:ietf:params:oauth:token-type:access_token': {
     tokenType: 'Bearer',
     issuer: function (fullContext) {
-      return fullContext.getDefaultAccessTokenJwtIssuer();
+      return fullContext.accessTokenIssuer;
     },
   },
   'urn:ietf:params:oauth:token-type:jwt': {
@@ -97,6 +135,12 @@ var ISSUED_TOKEN_TYPES = {
     tokenType: 'N_A',
     issuer: function (fullContext) {
       return fullContext.idTokenIssuer;
+    },
+  },
+  'urn:ietf:params:oauth:token-type:refresh_token': {
+    tokenType: 'N_A',
+    issuer: function (fullContext) {
+      return fullContext.refreshTokenIssuer;
     },
   },
 };

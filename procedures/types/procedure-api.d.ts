@@ -134,6 +134,12 @@ interface TokenIssuer {
   issue(data: TokenData | Record<string, ClaimValue> | null, delegation?: Delegation | DelegationData | null): string;
 }
 
+/** `idTokenIssuer`: issues ID tokens, and hashes an access token for the ID token's `at_hash`. */
+interface IdTokenIssuer extends TokenIssuer {
+  /** OpenID Connect `at_hash`: base64url of the left half of the SHA-256 of the token's ASCII octets. */
+  atHash(accessToken: string): string;
+}
+
 interface DelegationIssuer {
   /** A new delegation from `data`, defaulting to the context's default delegation data. */
   issue(data?: DelegationData | null): Delegation;
@@ -197,26 +203,65 @@ interface TokenExchangeContext extends ProcedureContextBase {
   ): InitializedContext;
 }
 
-/** The context after getInitializedContext(...); the client_credentials context is one from the start. */
-interface InitializedContext extends ProcedureContextBase {
+/** Defaults and issuers: the initialized context's and the refresh context's. */
+interface IssuanceMembers {
   readonly defaultAccessTokenData: TokenData;
   readonly defaultDelegationData: Delegation;
+  readonly defaultRefreshTokenData: TokenData | null;
+  readonly defaultIdTokenData: TokenData | null;
   readonly defaultAccessTokenJwtIssuer: TokenIssuer;
   readonly accessTokenIssuer: TokenIssuer;
   readonly jwtIssuer: TokenIssuer;
-  readonly idTokenIssuer: TokenIssuer;
+  readonly idTokenIssuer: IdTokenIssuer;
+  readonly refreshTokenIssuer: TokenIssuer;
   readonly delegationIssuer: DelegationIssuer;
-  /** Pre-filled claims for the access token (sub, client_id, aud, scope, iat, exp, ...). */
-  getDefaultAccessTokenData(): TokenData;
+  /**
+   * Pre-filled claims for the access token (sub, client_id, aud, scope, iat, exp, ...). The refresh
+   * flow passes `context.delegation` (Curity's signature); the data is the same either way.
+   */
+  getDefaultAccessTokenData(delegation?: Delegation | null): TokenData;
   getDefaultDelegationData(): Delegation;
-  /** Issues the access token (`access_token` in the response). */
+  /** The next refresh token's data, or null when no refresh token may be issued here (client lacks the grant, an actor is present). */
+  getDefaultRefreshTokenData(): TokenData | null;
+  /** ID token data (sub, aud, azp, iat, exp), or null unless `openid` is among the scopes. */
+  getDefaultIdTokenData(): TokenData | null;
+  /** Issues a JWT access token, whatever the client's access_token_format. */
   getDefaultAccessTokenJwtIssuer(): TokenIssuer;
+  /** Issues the access token in the client's format (a JWT, or an opaque reference). */
   getAccessTokenIssuer(): TokenIssuer;
   /** Issues a general-purpose JWT (issued_token_type urn:ietf:params:oauth:token-type:jwt). */
   getJwtIssuer(): TokenIssuer;
   getDefaultJwtIssuer(): TokenIssuer;
-  getIdTokenIssuer(): TokenIssuer;
+  getIdTokenIssuer(): IdTokenIssuer;
+  /** Issues a one-time refresh token (return it as `refresh_token`); refused where getDefaultRefreshTokenData() is null. */
+  getRefreshTokenIssuer(): TokenIssuer;
   getDelegationIssuer(): DelegationIssuer;
+}
+
+/** The context after getInitializedContext(...); the client_credentials context is one from the start. */
+interface InitializedContext extends ProcedureContextBase, IssuanceMembers {}
+
+/** The refresh flow's presented refresh token. */
+interface PresentedToken {
+  /** Always null: refresh tokens are one-time, so the procedure issues the next one with refreshTokenIssuer. */
+  readonly value: string | null;
+  /** The refresh token's data: the claims the family's access tokens are made from. */
+  readonly data: TokenData;
+}
+
+/** The refresh_token grant's context (Curity's RefreshTokenProcedureContext): already initialized. */
+interface RefreshContext extends IssuanceMembers {
+  readonly client: ProcedureClient;
+  readonly request: ProcedureRequest;
+  readonly presentedToken: PresentedToken;
+  readonly delegation: Delegation;
+  /** The `scope` parameter's values (within the refresh token's scope), empty when none was sent. */
+  readonly requestedScopes: JavaList<string>;
+  getClient(): ProcedureClient;
+  getRequest(): ProcedureRequest;
+  getPresentedToken(): PresentedToken;
+  getDelegation(): Delegation;
+  getRequestedScopes(): JavaList<string>;
 }
 
 /** The client_credentials context (Curity's ClientCredentialsTokenProcedureContext): already initialized. */
@@ -232,6 +277,9 @@ interface TokenResponse {
   /** Space-separated (an array is accepted). */
   scope?: string | string[];
   issued_token_type?: string;
+  /** Only a refresh token issued in this call (refreshTokenIssuer.issue). */
+  refresh_token?: string;
+  id_token?: string;
   [field: string]: ClaimValue;
 }
 
@@ -285,4 +333,5 @@ declare namespace se.curity.identityserver.procedures.context {
   type OAuthTokenExchangeCommonContext = ProcedureContextBase;
   type ClientCredentialsTokenProcedureContext = ClientCredentialsContext;
   type OAuthTokenProcedureContext = InitializedContext;
+  type RefreshTokenProcedureContext = RefreshContext;
 }

@@ -1,8 +1,9 @@
 /*
- * Prelude module: the members every context has, in both flows, before and after initialization
+ * Prelude module: the members every context has in every flow (BasePrototype: client, request),
+ * those of the token-exchange and client-credentials contexts before and after initialization
  * (CommonPrototype), and the per-call data the contexts of one call share.
  */
-/* exported sharedCall, CommonPrototype */
+/* exported sharedCall, BasePrototype, CommonPrototype */
 /* global freeze, create, ObjectPrototype -- intrinsics.js */
 /* global bareObject, has, hidden -- helpers.js */
 /* global javaList -- collections.js */
@@ -37,18 +38,22 @@ function sharedCall(input) {
   return { input, client: undefined, request: undefined, subject: undefined, actor: undefined };
 }
 
-// Members every token-exchange and client-credentials context has. State: {shared, attributes, initialized}.
-const CommonPrototype = create(ObjectPrototype);
-member(CommonPrototype, 'client', 'getClient', function getClient() {
+// Members every context of every flow has. State: {shared, ...}.
+const BasePrototype = create(ObjectPrototype);
+member(BasePrototype, 'client', 'getClient', function getClient() {
   const shared = stateOf(this).shared;
   if (shared.client === undefined) shared.client = clientView(shared.input.client);
   return shared.client;
 });
-member(CommonPrototype, 'request', 'getRequest', function getRequest() {
+member(BasePrototype, 'request', 'getRequest', function getRequest() {
   const shared = stateOf(this).shared;
   if (shared.request === undefined) shared.request = withState(RequestPrototype, shared.input.request);
   return shared.request;
 });
+freeze(BasePrototype);
+
+// Members every token-exchange and client-credentials context has. State: {shared, attributes, initialized}.
+const CommonPrototype = create(BasePrototype);
 member(CommonPrototype, 'presentedSubjectToken', 'getPresentedSubjectToken', function getPresentedSubjectToken() {
   const shared = stateOf(this).shared;
   if (shared.subject === undefined) {

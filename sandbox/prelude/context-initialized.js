@@ -2,7 +2,7 @@
  * Prelude module: the initialized context. The client_credentials flow's context, and what the
  * token-exchange context's getInitializedContext(...) returns: defaults and issuers.
  */
-/* exported initializedContext */
+/* exported initializedContext, defineIssuanceMembers */
 /* global create, freeze -- intrinsics.js */
 /* global hidden -- helpers.js */
 /* global tokenData -- token-data.js */
@@ -11,30 +11,54 @@
 /* global CommonPrototype -- context-common.js */
 /* global issuerOf -- issuers.js */
 
+/**
+ * Defaults and issuers, on the initialized context and on the refresh context. State: {initialized, issuers}.
+ * `getDefaultAccessTokenData(delegation)`: the refresh flow passes the delegation (Curity's
+ * signature); the data is the host's default for this request whatever is passed.
+ */
+function defineIssuanceMembers(prototype) {
+  member(prototype, 'defaultAccessTokenData', 'getDefaultAccessTokenData', function getDefaultAccessTokenData() {
+    return tokenData(stateOf(this).initialized.defaultAccessTokenData);
+  });
+  member(prototype, 'defaultDelegationData', 'getDefaultDelegationData', function getDefaultDelegationData() {
+    return delegation(stateOf(this).initialized.defaultDelegationData);
+  });
+  // Null when no refresh token may be issued here (the client lacks the grant, or an actor is present).
+  member(prototype, 'defaultRefreshTokenData', 'getDefaultRefreshTokenData', function getDefaultRefreshTokenData() {
+    const data = stateOf(this).initialized.defaultRefreshTokenData;
+    return data ? tokenData(data) : null;
+  });
+  // Null unless `openid` is among the scopes, as in Curity.
+  member(prototype, 'defaultIdTokenData', 'getDefaultIdTokenData', function getDefaultIdTokenData() {
+    const data = stateOf(this).initialized.defaultIdTokenData;
+    return data ? tokenData(data) : null;
+  });
+  // getDefaultAccessTokenJwtIssuer() is always a JWT issuer; accessTokenIssuer issues the client's format.
+  member(prototype, 'defaultAccessTokenJwtIssuer', 'getDefaultAccessTokenJwtIssuer', function getDefaultAccessTokenJwtIssuer() {
+    return issuerOf(this, 'access_token_jwt');
+  });
+  member(prototype, 'accessTokenIssuer', 'getAccessTokenIssuer', function getAccessTokenIssuer() {
+    return issuerOf(this, 'access_token');
+  });
+  function jwtIssuer() {
+    return issuerOf(this, 'jwt');
+  }
+  member(prototype, 'jwtIssuer', 'getJwtIssuer', jwtIssuer);
+  hidden(prototype, 'getDefaultJwtIssuer', jwtIssuer);
+  member(prototype, 'idTokenIssuer', 'getIdTokenIssuer', function getIdTokenIssuer() {
+    return issuerOf(this, 'id_token');
+  });
+  member(prototype, 'refreshTokenIssuer', 'getRefreshTokenIssuer', function getRefreshTokenIssuer() {
+    return issuerOf(this, 'refresh_token');
+  });
+  member(prototype, 'delegationIssuer', 'getDelegationIssuer', function getDelegationIssuer() {
+    return issuerOf(this, 'delegation');
+  });
+}
+
 // The initialized context: defaults and issuers on top of the common members.
 const InitializedPrototype = create(CommonPrototype);
-member(InitializedPrototype, 'defaultAccessTokenData', 'getDefaultAccessTokenData', function getDefaultAccessTokenData() {
-  return tokenData(stateOf(this).initialized.defaultAccessTokenData);
-});
-member(InitializedPrototype, 'defaultDelegationData', 'getDefaultDelegationData', function getDefaultDelegationData() {
-  return delegation(stateOf(this).initialized.defaultDelegationData);
-});
-function accessTokenIssuer() {
-  return issuerOf(this, 'access_token');
-}
-function jwtIssuer() {
-  return issuerOf(this, 'jwt');
-}
-member(InitializedPrototype, 'defaultAccessTokenJwtIssuer', 'getDefaultAccessTokenJwtIssuer', accessTokenIssuer);
-member(InitializedPrototype, 'accessTokenIssuer', 'getAccessTokenIssuer', accessTokenIssuer);
-member(InitializedPrototype, 'jwtIssuer', 'getJwtIssuer', jwtIssuer);
-hidden(InitializedPrototype, 'getDefaultJwtIssuer', jwtIssuer);
-member(InitializedPrototype, 'idTokenIssuer', 'getIdTokenIssuer', function getIdTokenIssuer() {
-  return issuerOf(this, 'id_token');
-});
-member(InitializedPrototype, 'delegationIssuer', 'getDelegationIssuer', function getDelegationIssuer() {
-  return issuerOf(this, 'delegation');
-});
+defineIssuanceMembers(InitializedPrototype);
 freeze(InitializedPrototype);
 
 function initializedContext(shared, initialized, attributes) {

@@ -13,6 +13,7 @@
 /* global sharedCall -- context-common.js */
 /* global initializedContext -- context-initialized.js */
 /* global uninitializedContext -- context-token-exchange.js */
+/* global refreshContext -- context-refresh.js */
 
 const LOCATION = new RegExp(
   '(?:^|[\\s(])' + PROCEDURE_FILENAME.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + ':(\\d+):(\\d+)',
@@ -99,7 +100,10 @@ function run(inputJson) {
     restoreToken(input.subjectToken, input.request.formParameters, 'subject_token', SUBJECT_TOKEN_REF);
     restoreToken(input.actorToken, input.request.formParameters, 'actor_token', ACTOR_TOKEN_REF);
     const shared = sharedCall(input);
-    const context = input.initialized ? initializedContext(shared, input.initialized, null) : uninitializedContext(shared);
+    let context;
+    if (input.refresh && input.initialized) context = refreshContext(shared, input.initialized);
+    else if (input.initialized) context = initializedContext(shared, input.initialized, null);
+    else context = uninitializedContext(shared);
     const procedure = findResult();
     if (procedure === undefined) return failure('runtime_error', 'the procedure does not define function result(context)', null);
     try {

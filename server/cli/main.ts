@@ -10,6 +10,7 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerTestCommand } from './commands/test.ts';
 import { registerCheckCommand } from './commands/check.ts';
 import { registerImportExportCommands } from './commands/import-export.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { EXIT_USAGE } from './exit-codes.ts';
 
 const program = new Command();
@@ -23,6 +24,7 @@ program
 registerServeCommand(program);
 registerKeysCommand(program);
 registerRunCommand(program);
+registerInitCommand(program);
 registerTestCommand(program);
 registerCheckCommand(program);
 registerImportExportCommands(program);

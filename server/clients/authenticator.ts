@@ -37,6 +37,19 @@ export interface ClientAuthenticatorOptions {
   verifySecret?: (secret: string, storedHash: string) => Promise<boolean>;
   /** The one JWT verifier (strict parse, claim times, key selection, signature), shared with the token exchange. */
   verifier: Pick<PresentedTokenValidator, 'parseJwt' | 'verifyWithKeys'>;
+  /** Told of every refused authentication (for the log and the metrics); never given a secret. */
+  onFailure?: (failure: ClientAuthFailure) => void;
+}
+
+/** A refused client authentication, as operators see it. */
+export interface ClientAuthFailure {
+  /** The client id the caller presented, when it presented one (ids are not secrets). */
+  readonly clientId: string | undefined;
+  readonly method: AuthMethodUsed | 'none' | 'unsupported';
+  /** 401, or 429 when a throttle answered. */
+  readonly status: number;
+  readonly reason: string;
+  readonly sourceAddress: string | undefined;
 }
 
 const BASIC_CHALLENGE = 'Basic realm="tokenproc"';
@@ -107,6 +120,26 @@ export class ClientAuthenticator {
    * counted per client id only.
    */
   async authenticate(authorization: string | undefined, params: FormParams, sourceAddress?: string): Promise<Result<AuthenticatedClient>> {
+    const result = await this.check(authorization, params, sourceAddress);
+    if (!result.ok && this.options.onFailure) {
+      const basic = authorization !== undefined && /^basic\s/i.test(authorization) ? parseBasic(authorization) : null;
+      let method: ClientAuthFailure['method'] = 'none';
+      if (authorization !== undefined && basic === null && !/^basic\s/i.test(authorization)) method = 'unsupported';
+      else if (authorization !== undefined) method = 'client_secret_basic';
+      else if (params.has('client_assertion')) method = 'private_key_jwt';
+      else if (params.has('client_secret')) method = 'client_secret_post';
+      this.options.onFailure({
+        clientId: basic?.clientId ?? firstValue(params, 'client_id'),
+        method,
+        status: result.error.status,
+        reason: result.error.description,
+        sourceAddress,
+      });
+    }
+    return result;
+  }
+
+  private async check(authorization: string | undefined, params: FormParams, sourceAddress: string | undefined): Promise<Result<AuthenticatedClient>> {
     const bodyClientId = firstValue(params, 'client_id');
     const bodySecret = firstValue(params, 'client_secret');
     const assertion = firstValue(params, 'client_assertion');

@@ -11,7 +11,8 @@
  * - a procedure one worker suspends (it kept failing on its limits) is suspended in every worker,
  *   including those started later, so a hostile procedure cannot exhaust them one after another;
  * - `/metrics`, asked of any worker, answers for the whole server: the supervisor collects every
- *   worker's metrics and adds them up.
+ *   worker's metrics and adds them up; with TOKENPROC_MANAGEMENT_PORT the supervisor serves them
+ *   itself, with /healthz and /readyz, on that port.
  *
  * The first worker of a start runs the once-per-start tasks (migrations, TOKENPROC_CONFIG); the
  * others start after it serves. Workers share configuration through the store, as separate
@@ -23,6 +24,7 @@
  * accepting, so a stuck worker takes no new connections while it waits to be replaced.
  */
 import cluster, { type Worker } from 'node:cluster';
+import http from 'node:http';
 import client from 'prom-client';
 import type { Logger } from '../logging.ts';
 import { CONFIG_SYNC_MS, HEARTBEAT_MS, isWorkerMessage, METRICS_COLLECT_MS, URGENT_STOP_GRACE_MS, WATCHDOG_MS, WORKER_STOP_GRACE_MS } from './messages.ts';
@@ -53,6 +55,8 @@ interface Collection {
 export interface SupervisorOptions {
   workers: number;
   logger: Logger;
+  /** Where /metrics, /healthz and /readyz are also served, apart from the public port (TOKENPROC_MANAGEMENT_PORT). */
+  management?: { port: number; host: string } | null;
 }
 
 export interface Supervisor {
@@ -186,6 +190,11 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   }
 
   function collectMetrics(requester: Worker, requestId: number): void {
+    collectServerMetrics((text) => tell(requester, { type: 'tokenproc:metrics-response', id: requestId, text }));
+  }
+
+  /** Every serving worker's metrics added up, with the supervisor's own; null when that failed. */
+  function collectServerMetrics(answer: (text: string | null) => void): void {
     const id = nextCollection++;
     const pending = new Set<number>();
     const results: MetricsJson[] = [];
@@ -195,13 +204,10 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       answered = true;
       clearTimeout(timer);
       collections.delete(id);
-      void aggregate(results).then(
-        (text) => tell(requester, { type: 'tokenproc:metrics-response', id: requestId, text }),
-        (error: unknown) => {
-          logger.error('metrics aggregation failed', { detail: error instanceof Error ? error.message : String(error) });
-          tell(requester, { type: 'tokenproc:metrics-response', id: requestId, text: null });
-        },
-      );
+      void aggregate(results).then(answer, (error: unknown) => {
+        logger.error('metrics aggregation failed', { detail: error instanceof Error ? error.message : String(error) });
+        answer(null);
+      });
     };
     // A worker that does not answer in time (stuck, stopping) is left out rather than holding the scrape.
     const timer = setTimeout(done, METRICS_COLLECT_MS);
@@ -319,6 +325,45 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     await finished;
   }
 
+  const management = options.management ? startManagementListener(options.management) : null;
+
+  /**
+   * The management listener (TOKENPROC_MANAGEMENT_PORT): /metrics for the whole server, /healthz
+   * (the supervisor runs) and /readyz (a worker serves), on an address of their own, so that the
+   * public port need not expose them.
+   */
+  function startManagementListener(address: { port: number; host: string }): http.Server {
+    const server = http.createServer((req, res) => {
+      const send = (status: number, type: string, body: string) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      };
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'application/json', JSON.stringify({ error: 'method_not_allowed' }));
+      if (path === '/healthz') return send(200, 'application/json', JSON.stringify({ status: 'ok' }));
+      if (path === '/readyz') {
+        const serving = !shuttingDown && [...entries.values()].some((entry) => entry.ready && !entry.stopping);
+        return send(serving ? 200 : 503, 'application/json', JSON.stringify({ status: serving ? 'ready' : 'unavailable' }));
+      }
+      if (path === '/metrics') {
+        return collectServerMetrics((text) =>
+          text === null ? send(500, 'application/json', JSON.stringify({ error: 'metrics_unavailable' })) : send(200, registry.contentType, text),
+        );
+      }
+      send(404, 'application/json', JSON.stringify({ error: 'not_found' }));
+    });
+    server.on('error', (error) => {
+      logger.error('the management listener failed', { detail: error.message, port: address.port, host: address.host });
+      void stop('management listener failed');
+    });
+    server.listen(address.port, address.host, () => {
+      const bound = server.address();
+      logger.info('management listener', { port: typeof bound === 'object' && bound ? bound.port : address.port, host: address.host });
+    });
+    return server;
+  }
+
   fork(true);
+  void finished.then(() => management?.close());
   return { stop, finished };
 }

@@ -65,6 +65,9 @@ export async function clientRecordFrom(
     procedures: input.procedures ?? {},
     access_token_ttl: input.access_token_ttl ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     accept_unvalidated_tokens: input.accept_unvalidated_tokens ?? false,
+    // Absent when not given: the defaults (jwt, DEFAULT_REFRESH_TOKEN_TTL_SECONDS) apply.
+    ...(input.access_token_format !== undefined ? { access_token_format: input.access_token_format } : {}),
+    ...(input.refresh_token_ttl !== undefined ? { refresh_token_ttl: input.refresh_token_ttl } : {}),
     created_at: existing?.created_at ?? now,
     updated_at: now,
   };

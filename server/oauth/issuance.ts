@@ -5,7 +5,7 @@
  * procedure's token data, sets iss/iat/jti, caps the lifetime at the server maximum and signs.
  */
 import crypto from 'node:crypto';
-import type { ClientRecord } from '../store/types.ts';
+import type { ClientRecord, OpaqueTokenRecord, RefreshTokenRecord } from '../store/types.ts';
 import type {
   DelegationView,
   HostFailure,
@@ -17,13 +17,68 @@ import type {
 } from '../../sandbox/types.ts';
 import type { TokenSigner } from '../tokens/keys.ts';
 import { newTokenId } from '../tokens/token-ids.ts';
-import { MAX_TOKEN_BYTES } from '../defaults.ts';
+import { LINEAGE_CLAIM } from '../tokens/lineage.ts';
+import { MAX_TOKEN_BYTES, OPAQUE_TOKEN_BYTES } from '../defaults.ts';
+
+/** A signed JWT, or a random reference whose claims are stored (opaque access tokens, refresh tokens). */
+export type IssuedTokenFormat = 'jwt' | 'opaque';
+
+/** What is stored for an issued reference token, if (and only if) the response carries it. */
+export type IssuedTokenRecord = { refresh: RefreshTokenRecord } | { opaque: OpaqueTokenRecord };
 
 export interface IssuedToken {
   kind: IssuerKind;
+  format: IssuedTokenFormat;
   token: string;
+  /** The JWS header; empty for a reference token. */
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
+  /** Reference tokens only. */
+  record?: IssuedTokenRecord;
+}
+
+/** What a refresh token stores besides its claims: enough to issue the next access token. */
+export interface RefreshTokenData {
+  claims: Record<string, unknown>;
+  delegation: DelegationView;
+  /** The lineage of the family (server/tokens/lineage.ts), without the family id itself. */
+  lineage: string[];
+}
+
+/** Whether this request may issue a refresh token, and into which family. */
+export type RefreshPermission =
+  | {
+      allowed: true;
+      familyId: string;
+      /** The family's end (epoch seconds): no refresh token of it lives longer. */
+      expiresAt: number;
+      lineage: readonly string[];
+      /** The refresh grant keeps the family's scope whatever the new access token's (RFC 6749 §6). */
+      scope?: string;
+    }
+  | { allowed: false; refusal: HostFailure };
+
+/** The lifecycle side of one request's issuance: lineage and refresh tokens. */
+export interface IssuanceLifecycle {
+  /** The `tkp_chain` claim of every token this request issues (not refresh tokens: they keep theirs in RefreshTokenData). */
+  lineage: readonly string[];
+  refresh: RefreshPermission;
+}
+
+const NO_LIFECYCLE: IssuanceLifecycle = {
+  lineage: [],
+  refresh: { allowed: false, refusal: { error: 'unauthorized_client', description: 'Refresh tokens are not issued here' } },
+};
+
+/** A new opaque token value (256 random bits) and the hash it is stored under. */
+export function newReferenceToken(): { value: string; hash: string } {
+  const value = crypto.randomBytes(OPAQUE_TOKEN_BYTES).toString('base64url');
+  return { value, hash: referenceTokenHash(value) };
+}
+
+/** Refresh tokens and opaque access tokens are stored by this hash of their value, never by the value. */
+export function referenceTokenHash(value: string): string {
+  return crypto.createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 
 export interface IssuancePolicy {
@@ -37,8 +92,8 @@ export interface IssuancePolicy {
 
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-/** Claims the server always sets itself. */
-const SERVER_CLAIMS = ['iss', 'iat', 'jti', 'aud', 'scope', 'nbf'] as const;
+/** Claims the server always sets itself (the lineage claim included: no procedure can set or remove it). */
+const SERVER_CLAIMS = ['iss', 'iat', 'jti', 'aud', 'scope', 'nbf', LINEAGE_CLAIM] as const;
 const MAX_CLAIMS_BYTES = MAX_TOKEN_BYTES;
 
 export function scopeSet(scope: string): Set<string> {
@@ -81,12 +136,14 @@ export class IssuanceHost implements ProcedureHost {
   private readonly policy: IssuancePolicy;
   private readonly client: ClientRecord;
   private readonly subjectClaims: Record<string, unknown> | null;
+  private readonly lifecycle: IssuanceLifecycle;
   private readonly contexts = new Map<number, ValidatedContext>();
 
-  constructor(policy: IssuancePolicy, client: ClientRecord, subjectClaims: Record<string, unknown> | null) {
+  constructor(policy: IssuancePolicy, client: ClientRecord, subjectClaims: Record<string, unknown> | null, lifecycle: IssuanceLifecycle = NO_LIFECYCLE) {
     this.policy = policy;
     this.client = client;
     this.subjectClaims = subjectClaims;
+    this.lifecycle = lifecycle;
   }
 
   initialize(request: InitializeRequest): InitializedContextData | HostFailure {
@@ -118,7 +175,18 @@ export class IssuanceHost implements ProcedureHost {
       scope: scopes.join(' '),
       claims: {},
     };
-    return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData };
+    const refresh = this.lifecycle.refresh;
+    let defaultRefreshTokenData: Record<string, unknown> | null = null;
+    if (refresh.allowed) {
+      defaultRefreshTokenData = { ...defaultAccessTokenData, exp: refresh.expiresAt };
+      const refreshScope = refresh.scope ?? defaultAccessTokenData.scope;
+      if (typeof refreshScope === 'string' && refreshScope !== '') defaultRefreshTokenData.scope = refreshScope;
+    }
+    // As in Curity: ID token data only when `openid` was granted.
+    const defaultIdTokenData = scopes.includes('openid')
+      ? { sub: defaultAccessTokenData.sub, aud: this.client.client_id, azp: this.client.client_id, iat: now, exp: defaultAccessTokenData.exp }
+      : null;
+    return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData, defaultRefreshTokenData, defaultIdTokenData };
   }
 
   /**
@@ -136,6 +204,7 @@ export class IssuanceHost implements ProcedureHost {
     if (request.data === null || typeof request.data !== 'object' || Array.isArray(request.data)) {
       return failure('server_error', 'issue() needs token data');
     }
+    if (request.kind === 'refresh_token') return this.issueRefreshToken(request, context);
     const now = this.nowSeconds();
     const claims: Record<string, unknown> = { ...request.data };
     for (const name of SERVER_CLAIMS) delete claims[name];
@@ -154,17 +223,76 @@ export class IssuanceHost implements ProcedureHost {
       jti: newTokenId(),
     };
     if (context.scopes.length > 0) ordered.scope = context.scopes.join(' ');
+    // The lineage is the host's (server/tokens/lineage.ts); absent when the token derives from nothing.
+    if (this.lifecycle.lineage.length > 0) ordered[LINEAGE_CLAIM] = [...this.lifecycle.lineage];
     const serialized = JSON.stringify(ordered);
     if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) {
       return failure('server_error', 'Issued token data is too large');
     }
     // `ordered` is already a fresh object built from JSON data (the procedure's parsed payload), so it
     // serves as the issued claims without another parse.
+    if (request.kind === 'access_token' && request.jwt !== true && this.client.access_token_format === 'opaque') {
+      // accessTokenIssuer issues the client's format; it is stored only if the response carries it.
+      const reference = newReferenceToken();
+      const record: OpaqueTokenRecord = { token_hash: reference.hash, client_id: this.client.client_id, claims: ordered, expires_at: claims.exp as number };
+      this.issued.push({ kind: request.kind, format: 'opaque', token: reference.value, header: {}, claims: ordered, record: { opaque: record } });
+      return { token: reference.value };
+    }
     const typ = request.kind === 'access_token' ? 'at+jwt' : 'JWT';
     // Signed from the text already checked for size: the claims are serialised once.
     const signed = this.policy.signer.sign({ typ }, serialized);
-    this.issued.push({ kind: request.kind, token: signed.token, header: signed.header, claims: ordered });
+    this.issued.push({ kind: request.kind, format: 'jwt', token: signed.token, header: signed.header, claims: ordered });
     return { token: signed.token };
+  }
+
+  /**
+   * A refresh token: a random reference to what the next access token is made from. Only when the
+   * request may issue one (the client is allowed the refresh_token grant, no actor is present); its
+   * client is always the caller, its life ends with its family, and its scope is the context's (the
+   * family's, in the refresh grant).
+   */
+  private issueRefreshToken(request: IssueRequest, context: ValidatedContext): { token: string } | HostFailure {
+    const permission = this.lifecycle.refresh;
+    if (!permission.allowed) return permission.refusal;
+    const now = this.nowSeconds();
+    const claims: Record<string, unknown> = { ...request.data };
+    for (const name of SERVER_CLAIMS) delete claims[name];
+    if (typeof claims.sub !== 'string' || claims.sub === '') return failure('server_error', 'Issued token data has no sub');
+    const requestedExp = request.data.exp;
+    const exp = typeof requestedExp === 'number' && Number.isFinite(requestedExp) ? Math.min(Math.floor(requestedExp), permission.expiresAt) : permission.expiresAt;
+    if (exp <= now) return failure('invalid_request', 'The refresh token would already be expired');
+    const scope = permission.scope ?? context.scopes.join(' ');
+    const ordered: Record<string, unknown> = {
+      iss: this.policy.signer.issuer,
+      sub: claims.sub,
+      aud: context.audiences.length === 1 ? context.audiences[0] : [...context.audiences],
+      ...claims,
+      client_id: this.client.client_id,
+      exp,
+      iat: now,
+      jti: newTokenId(),
+    };
+    if (scope !== '') ordered.scope = scope;
+    const serialized = JSON.stringify(ordered);
+    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return failure('server_error', 'Issued token data is too large');
+    const delegationId = typeof request.delegation?.id === 'string' && request.delegation.id !== '' ? request.delegation.id : permission.familyId;
+    const data: RefreshTokenData = {
+      claims: ordered,
+      delegation: { id: delegationId, clientId: this.client.client_id, scope, claims: ordered },
+      lineage: [...permission.lineage],
+    };
+    const reference = newReferenceToken();
+    const record: RefreshTokenRecord = {
+      token_hash: reference.hash,
+      family_id: permission.familyId,
+      client_id: this.client.client_id,
+      data: { ...data },
+      issued_at: now,
+      expires_at: exp,
+      used_at: null,
+    };
+    this.issued.push({ kind: 'refresh_token', format: 'opaque', token: reference.value, header: {}, claims: ordered, record: { refresh: record } });
+    return { token: reference.value };
   }
 
   /**

@@ -3,6 +3,7 @@ import { ASSERTION_ALGORITHMS } from '../clients/authenticator.ts';
 
 export const TOKEN_PATH = '/oauth/v2/oauth-token';
 export const INTROSPECTION_PATH = '/oauth/v2/oauth-introspect';
+export const REVOCATION_PATH = '/oauth/v2/oauth-revoke';
 export const JWKS_PATH = '/oauth/v2/oauth-anonymous/jwks';
 
 export interface MetadataInput {
@@ -12,8 +13,8 @@ export interface MetadataInput {
   scopes: readonly string[];
 }
 
-export function endpointUrls(issuer: string): { token: string; introspection: string; jwks: string } {
-  return { token: issuer + TOKEN_PATH, introspection: issuer + INTROSPECTION_PATH, jwks: issuer + JWKS_PATH };
+export function endpointUrls(issuer: string): { token: string; introspection: string; revocation: string; jwks: string } {
+  return { token: issuer + TOKEN_PATH, introspection: issuer + INTROSPECTION_PATH, revocation: issuer + REVOCATION_PATH, jwks: issuer + JWKS_PATH };
 }
 
 export function authorizationServerMetadata(input: MetadataInput): Record<string, unknown> {
@@ -29,6 +30,9 @@ export function authorizationServerMetadata(input: MetadataInput): Record<string
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    revocation_endpoint: urls.revocation,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     // No authorization endpoint: response_types_supported would be empty, and empty arrays are omitted (§3.2).
   };
   if (input.scopes.length > 0) metadata.scopes_supported = [...input.scopes];

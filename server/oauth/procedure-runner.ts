@@ -33,6 +33,8 @@ export interface ProcedureRunRequest {
   issuance: IssuanceHost;
   requestId: string;
   includeIssuedTokenType: boolean;
+  /** The client asked for a refresh token as the issued token (token exchange). */
+  refreshTokenRequested?: boolean;
   nowSeconds: () => number;
   /** Receives the procedure's logger lines (the server logs them; the CLI shows them). */
   onLog?: (level: LogLevel, message: string) => void;
@@ -101,6 +103,7 @@ export class ProcedureRunner {
     const response = finalizeTokenResponse(outcome.body, issuance.issued, {
       nowSeconds: request.nowSeconds(),
       includeIssuedTokenType: request.includeIssuedTokenType,
+      refreshTokenRequested: request.refreshTokenRequested === true,
       warn: (message, corrected) => {
         const key = `${procedure.id}\0${procedure.sha256}\0${corrected.join(',')}`;
         const first = !this.warnedCorrections.has(key);

@@ -43,18 +43,28 @@ export type TokenEndpointResult = (
   | (EndpointResponse<OAuthErrorBody> & { readonly ok: false })
 ) & {
   grantType: string;
+  /** The authenticated client, or null when the request was refused before or at authentication. */
+  clientId: string | null;
   outcome: GrantOutcome | null;
 };
+
+/** Where refusals are told (the server's logger). */
+export interface TokenEndpointLog {
+  info(message: string, fields: Record<string, unknown>): void;
+}
 
 export class TokenEndpoint {
   private readonly grants: ReadonlyMap<string, GrantHandler>;
   private readonly authenticator: ClientAuthenticator;
   private readonly metrics: ServerMetrics | null;
 
-  constructor(grants: readonly GrantHandler[], authenticator: ClientAuthenticator, metrics: ServerMetrics | null) {
+  private readonly log: TokenEndpointLog | null;
+
+  constructor(grants: readonly GrantHandler[], authenticator: ClientAuthenticator, metrics: ServerMetrics | null, log: TokenEndpointLog | null = null) {
     this.grants = new Map(grants.map((g) => [g.grantType, g]));
     this.authenticator = authenticator;
     this.metrics = metrics;
+    this.log = log;
   }
 
   get supportedGrantTypes(): string[] {
@@ -65,13 +75,27 @@ export class TokenEndpoint {
     const started = process.hrtime.bigint();
     const result = await this.process(request);
     const label = this.grants.has(result.grantType) ? result.grantType : 'other';
-    this.metrics?.tokenRequests.inc({ grant_type: label, outcome: result.ok ? 'ok' : result.body.error });
+    const outcome = result.ok ? 'ok' : result.body.error;
+    this.metrics?.tokenRequests.inc({ grant_type: label, outcome });
     this.metrics?.tokenLatency.observe({ grant_type: label }, Number(process.hrtime.bigint() - started) / 1e9);
+    if (result.clientId !== null) this.metrics?.clientTokenRequests.inc({ client_id: result.clientId, grant_type: label, outcome });
+    // Refusals say why (failed client authentication is told by the authenticator's own event).
+    if (!result.ok && !(result.clientId === null && result.body.error === 'invalid_client')) {
+      this.log?.info('token request refused', {
+        event: 'token_refused',
+        request_id: request.requestId,
+        client_id: result.clientId ?? undefined,
+        grant_type: result.grantType,
+        error: result.body.error,
+        reason: result.body.error_description,
+      });
+    }
     return result;
   }
 
   private async process(request: EndpointRequest): Promise<TokenEndpointResult> {
-    const refuse = (error: OAuthError, grantType = 'unknown'): TokenEndpointResult => ({ ...errorResponse(error), ok: false, grantType, outcome: null });
+    let clientId: string | null = null;
+    const refuse = (error: OAuthError, grantType = 'unknown'): TokenEndpointResult => ({ ...errorResponse(error), ok: false, grantType, clientId, outcome: null });
     if (!isFormContentType(request.headers['content-type'])) {
       return refuse(oauthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
     }
@@ -83,6 +107,7 @@ export class TokenEndpoint {
     const auth = await this.authenticator.authenticate(request.headers.authorization, params, request.remoteAddress);
     if (!auth.ok) return refuse(auth.error, grantType);
     const { client } = auth.value;
+    clientId = client.client_id;
 
     if (!params.has('grant_type')) return refuse(oauthError('invalid_request', 'grant_type is required'));
     const handler = this.grants.get(grantType);
@@ -98,7 +123,7 @@ export class TokenEndpoint {
 
     const view = requestView(request.method, request.path, request.remoteAddress, params, request.headers);
     const outcome = await handler.handle({ client, params, requestId: request.requestId, view });
-    if (!outcome.response.ok) return { ...errorResponse(outcome.response.error), ok: false, grantType, outcome };
-    return { status: 200, headers: { ...NO_STORE_HEADERS }, body: outcome.response.value, ok: true, grantType, outcome };
+    if (!outcome.response.ok) return { ...errorResponse(outcome.response.error), ok: false, grantType, clientId, outcome };
+    return { status: 200, headers: { ...NO_STORE_HEADERS }, body: outcome.response.value, ok: true, grantType, clientId, outcome };
   }
 }

@@ -2,26 +2,27 @@
  * Checks what a procedure returned before it leaves the server. The response must carry a token
  * this request issued, and never contradicts it: `scope`, `expires_in`, `token_type` and
  * `issued_token_type` are made to match the issued token (with a warning when the procedure said
- * something else).
+ * something else). A `refresh_token` member must be a refresh token this request issued; a refresh
+ * token is the `access_token` member only when the client asked for one as the issued token.
  */
 import { fail, ok, oauthError, type Result } from './errors.ts';
 import type { IssuedToken } from './issuance.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
-import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT } from '../tokens/presented-token-validator.ts';
+import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_REFRESH_TOKEN } from '../tokens/presented-token-validator.ts';
 
 export const TOKEN_TYPE_URI: Readonly<Record<IssuerKind, string>> = {
   access_token: TOKEN_TYPE_ACCESS_TOKEN,
   jwt: TOKEN_TYPE_JWT,
   id_token: TOKEN_TYPE_ID_TOKEN,
+  refresh_token: TOKEN_TYPE_REFRESH_TOKEN,
 };
-
-/** Response members a procedure may not set: this server issues no refresh tokens. */
-const FORBIDDEN_MEMBERS = ['refresh_token'];
 
 export interface ResponseCheckOptions {
   nowSeconds: number;
   /** Include issued_token_type (token exchange responses always do). */
   includeIssuedTokenType: boolean;
+  /** The client asked for a refresh token as the issued token (token exchange, requested_token_type). */
+  refreshTokenRequested?: boolean;
   /** Told which members were corrected (the caller decides how loudly to log it). */
   warn(message: string, corrected: readonly string[]): void;
 }
@@ -39,9 +40,21 @@ export function finalizeTokenResponse(
   if (!token) {
     return fail(oauthError('server_error', 'The token procedure returned a token this request did not issue'));
   }
+  if (token.kind === 'refresh_token' && options.refreshTokenRequested !== true) {
+    return fail(oauthError('server_error', 'The token procedure returned a refresh token as the access token'));
+  }
+  // A procedure may return refresh_token only when it issued it in this call (a spent or another
+  // request's value never leaves again).
+  const refreshToken = body.refresh_token;
+  if (refreshToken !== undefined && refreshToken !== null) {
+    const refresh = typeof refreshToken === 'string' ? issued.find((t) => t.token === refreshToken) : undefined;
+    if (!refresh || refresh.kind !== 'refresh_token' || refresh === token) {
+      return fail(oauthError('server_error', 'The token procedure returned a refresh_token this request did not issue'));
+    }
+  }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (value === undefined || value === null || FORBIDDEN_MEMBERS.includes(key)) continue;
+    if (value === undefined || value === null) continue;
     out[key] = value;
   }
   const corrected: string[] = [];
@@ -70,7 +83,6 @@ export function finalizeTokenResponse(
     if (body.issued_token_type !== issuedType) corrected.push('issued_token_type');
     out.issued_token_type = issuedType;
   }
-  if (FORBIDDEN_MEMBERS.some((m) => body[m] !== undefined)) corrected.push('refresh_token (removed)');
   if (corrected.length > 0) {
     options.warn('procedure response corrected to match the issued token', corrected);
   }

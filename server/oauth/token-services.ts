@@ -4,6 +4,7 @@ import type { IssuancePolicy } from './issuance.ts';
 import type { ProcedureRunner } from './procedure-runner.ts';
 import type { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import type { Logger } from '../logging.ts';
+import type { TokenLifecycle } from './token-lifecycle.ts';
 
 export interface TokenServicesConfig {
   maxTargets: number;
@@ -13,6 +14,8 @@ export interface TokenServices {
   config: TokenServicesConfig;
   runner: ProcedureRunner;
   validator: PresentedTokenValidator;
+  /** Refresh tokens, opaque access tokens, lineage and revocation. */
+  lifecycle: TokenLifecycle;
   logger: Logger;
   issuancePolicy(): IssuancePolicy;
   /** The active version of a named procedure. */

@@ -6,12 +6,14 @@
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, type Logger } from '../logging.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import {
   GRANT_CLIENT_CREDENTIALS,
+  GRANT_REFRESH_TOKEN,
   GRANT_TOKEN_EXCHANGE,
   type ClientRecord,
+  type GrantType,
   type FlowId,
   type TrustedIssuerRecord,
 } from '../store/types.ts';
@@ -20,7 +22,7 @@ import { createRuntime } from './runtime.ts';
 import { createProcedureEngine } from '../../sandbox/engine.ts';
 import type { LogLevel, ProcedureEngine, SandboxLimits } from '../../sandbox/types.ts';
 import { hashSecret } from '../clients/secrets.ts';
-import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN } from '../tokens/presented-token-validator.ts';
+import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN } from '../tokens/presented-token-validator.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../defaults.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
 
@@ -50,6 +52,8 @@ export interface LocalRunInput {
 
 export interface LocalIssuedToken {
   kind: IssuerKind;
+  /** `opaque`: a reference (opaque access token, refresh token); `claims` is what it resolves to. Absent: a JWT. */
+  format?: 'jwt' | 'opaque';
   token: string;
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
@@ -61,6 +65,18 @@ export interface LocalRunResult {
   issued: LocalIssuedToken[];
   logs: Array<{ level: LogLevel; message: string }>;
   diagnostic: { reason: string; message: string; line: number | null; column: number | null } | null;
+  /**
+   * Members of the procedure's response the server changed to match the issued token (it logs a
+   * warning when it does): what the procedure returned (null when absent) and what was sent.
+   * Absent or empty: none.
+   */
+  corrections?: LocalResponseCorrection[];
+}
+
+export interface LocalResponseCorrection {
+  member: string;
+  returned: unknown;
+  sent: unknown;
 }
 
 /** The client secret every local run authenticates with (hashed once per process). */
@@ -124,19 +140,25 @@ function localClient(input: LocalRunInput, secretHash: string, nowSeconds: numbe
   if (given.properties && typeof given.properties === 'object') {
     for (const [k, v] of Object.entries(given.properties as Record<string, unknown>)) properties[k] = String(v);
   }
+  // The refresh flow needs the grant; elsewhere refresh tokens are issued only when the client says so.
+  const grantTypes: GrantType[] = [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS];
+  const givenGrants = stringArray(given.grant_types) ?? [];
+  if (input.flow === 'oauth-token-refresh' || givenGrants.includes(GRANT_REFRESH_TOKEN)) grantTypes.push(GRANT_REFRESH_TOKEN);
   return {
     client_id: typeof given.client_id === 'string' ? given.client_id : LOCAL_CLIENT_ID,
     ...(typeof given.name === 'string' ? { name: given.name } : {}),
     client_secret_hash: secretHash,
     token_endpoint_auth_method: 'client_secret_post',
     jwks: null,
-    grant_types: [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS],
+    grant_types: grantTypes,
     scope: typeof given.scope === 'string' ? given.scope : defaultScope,
     audiences: stringArray(given.audiences) ?? [],
     properties,
     procedures: { [input.flow]: input.procedure.id },
     access_token_ttl: typeof given.access_token_ttl === 'number' ? given.access_token_ttl : DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     accept_unvalidated_tokens: given.accept_unvalidated_tokens === true,
+    ...(given.access_token_format === 'opaque' || given.access_token_format === 'jwt' ? { access_token_format: given.access_token_format } : {}),
+    ...(typeof given.refresh_token_ttl === 'number' ? { refresh_token_ttl: given.refresh_token_ttl } : {}),
     created_at: nowSeconds,
     updated_at: nowSeconds,
   };
@@ -162,6 +184,41 @@ const silentStream = () =>
     },
   });
 
+/**
+ * What the server corrected in a procedure's response. The engine is watched for the body the
+ * procedure returned and the server logger for the members the response check corrected.
+ */
+function watchCorrections(engine: ProcedureEngine, logger: Logger): { engine: ProcedureEngine; corrections: (sent: Record<string, unknown>) => LocalResponseCorrection[] } {
+  let returned: Record<string, unknown> | null = null;
+  let corrected: string[] = [];
+  const run: ProcedureEngine['run'] = async (...args) => {
+    // Only the last procedure run of a request answers (the refresh flow runs the default exchange first).
+    returned = null;
+    corrected = [];
+    const outcome = await engine.run(...args);
+    if (outcome.kind === 'response') returned = outcome.body;
+    return outcome;
+  };
+  const watched = new Proxy(engine, {
+    get(target, key) {
+      if (key === 'run') return run;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const log = logger.log;
+  logger.log = function (this: Logger, ...args: unknown[]): Logger {
+    const meta = args[2] as { corrected?: unknown } | undefined;
+    if (meta && Array.isArray(meta.corrected)) corrected = meta.corrected.filter((m): m is string => typeof m === 'string');
+    return Reflect.apply(log, this, args) as Logger;
+  } as Logger['log'];
+  return {
+    engine: watched,
+    corrections: (sent) =>
+      corrected.map((member) => ({ member, returned: returned?.[member] ?? null, sent: sent[member] ?? null })),
+  };
+}
+
 async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine): Promise<LocalRunResult> {
   const started = Date.now();
   const nowMs = input.now ?? started;
@@ -181,24 +238,33 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
     await store.putClient(client, 'local');
     for (const issuer of input.trustedIssuers ?? []) await store.putTrustedIssuer(issuer, 'local');
 
+    const logger = createLogger({ level: 'error', stream: silentStream() });
+    const watch = watchCorrections(engine, logger);
     const runtime = await createRuntime({
       config,
       store,
-      logger: createLogger({ level: 'error', stream: silentStream() }),
+      logger,
       metrics: null,
-      engine,
+      engine: watch.engine,
       procedureNamespace: LOCAL_RUN_NAMESPACE,
       signer,
       now,
       onProcedureLog: (level, message) => logs.push({ level, message }),
     });
 
-    const form = new URLSearchParams();
-    form.set('client_id', client.client_id);
-    form.set('client_secret', localSecret);
-    if (input.flow === 'oauth-token-client-credentials') {
-      form.set('grant_type', GRANT_CLIENT_CREDENTIALS);
-    } else {
+    const post = (form: URLSearchParams) =>
+      runtime.tokenEndpoint.handle({
+        method: 'POST',
+        path: '/oauth/v2/oauth-token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        remoteAddress: '127.0.0.1',
+        requestId: crypto.randomUUID(),
+      });
+    const exchangeForm = (params: ReadonlyArray<[string, string]>): URLSearchParams => {
+      const form = new URLSearchParams();
+      form.set('client_id', client.client_id);
+      form.set('client_secret', localSecret);
       form.set('grant_type', GRANT_TOKEN_EXCHANGE);
       const subjectType = input.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN;
       const subject = input.subjectToken ?? signClaims(signer, input.subjectClaims ?? {}, client.client_id, subjectType, nowSeconds);
@@ -210,24 +276,44 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
         form.set('actor_token', input.actorToken ?? signClaims(signer, { ...actorDefaults, ...input.actorClaims }, client.client_id, actorType, nowSeconds));
         form.set('actor_token_type', actorType);
       }
-    }
-    for (const [name, value] of input.params ?? []) form.append(name, value);
+      for (const [name, value] of params) form.append(name, value);
+      return form;
+    };
 
-    const result = await runtime.tokenEndpoint.handle({
-      method: 'POST',
-      path: '/oauth/v2/oauth-token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-      remoteAddress: '127.0.0.1',
-      requestId: crypto.randomUUID(),
-    });
+    let form: URLSearchParams;
+    if (input.flow === 'oauth-token-client-credentials') {
+      form = new URLSearchParams();
+      form.set('client_id', client.client_id);
+      form.set('client_secret', localSecret);
+      form.set('grant_type', GRANT_CLIENT_CREDENTIALS);
+      for (const [name, value] of input.params ?? []) form.append(name, value);
+    } else if (input.flow === 'oauth-token-refresh') {
+      // The refresh token comes from an exchange of the subject by the built-in default procedure,
+      // asked for as the issued token; the procedure under test then runs on the refresh grant.
+      const started = await post(exchangeForm([['requested_token_type', TOKEN_TYPE_REFRESH_TOKEN]]));
+      if (!started.ok) {
+        runtime.cache.stop();
+        return { status: started.status, body: started.body, issued: [], logs, diagnostic: started.outcome?.diagnostic ?? null };
+      }
+      form = new URLSearchParams();
+      form.set('client_id', client.client_id);
+      form.set('client_secret', localSecret);
+      form.set('grant_type', GRANT_REFRESH_TOKEN);
+      form.set('refresh_token', String(started.body.access_token));
+      for (const [name, value] of input.params ?? []) form.append(name, value);
+    } else {
+      form = exchangeForm(input.params ?? []);
+    }
+
+    const result = await post(form);
     runtime.cache.stop();
     return {
       status: result.status,
       body: result.body,
-      issued: (result.outcome?.issued ?? []).map((t) => ({ kind: t.kind, token: t.token, header: t.header, claims: t.claims })),
+      issued: (result.outcome?.issued ?? []).map((t) => ({ kind: t.kind, format: t.format, token: t.token, header: t.header, claims: t.claims })),
       logs,
       diagnostic: result.outcome?.diagnostic ?? null,
+      corrections: result.status === 200 ? watch.corrections(result.body) : [],
     };
   } finally {
     await store.close();

@@ -17,6 +17,10 @@ import { ClientCredentialsGrant } from '../oauth/grants/client-credentials.ts';
 import { TokenExchangeGrant } from '../oauth/grants/token-exchange.ts';
 import { TokenEndpoint } from '../oauth/token-endpoint.ts';
 import { IntrospectionEndpoint } from '../oauth/introspection.ts';
+import { RevocationEndpoint } from '../oauth/revocation.ts';
+import { RefreshTokenGrant } from '../oauth/grants/refresh-token.ts';
+import { TokenLifecycle } from '../oauth/token-lifecycle.ts';
+import { RevocationList } from '../tokens/revocations.ts';
 import { endpointUrls } from '../oauth/metadata.ts';
 import type { TokenServices } from '../oauth/token-services.ts';
 import type { IssuancePolicy } from '../oauth/issuance.ts';
@@ -34,6 +38,9 @@ export interface Runtime {
   readonly validator: PresentedTokenValidator;
   readonly tokenEndpoint: TokenEndpoint;
   readonly introspection: IntrospectionEndpoint;
+  readonly revocation: RevocationEndpoint;
+  /** Refresh tokens, opaque access tokens, lineage; `lifecycle.revocations` polls the store (server.ts starts it). */
+  readonly lifecycle: TokenLifecycle;
   /** Call after a local configuration write so this instance sees it at once. */
   configChanged(): Promise<void>;
 }
@@ -70,23 +77,47 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const activeSigner = signer;
 
   const urls = endpointUrls(config.issuer);
+  const revocations = new RevocationList({
+    store,
+    maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
+    now,
+    onError: (operation, error) => logger.warn(`${operation} failed`, { detail: error instanceof Error ? error.message : String(error) }),
+  });
+  await revocations.refresh();
+  const lifecycle = new TokenLifecycle({ store, revocations, maxLifetimeSeconds: config.maxTokenLifetimeSeconds, now });
   const validator = new PresentedTokenValidator({
+    lifecycle,
     issuer: config.issuer,
     ownPublicKeys: () => activeSigner.publicKeys(),
     trustedIssuers: () => cache.snapshot.trustedIssuers,
     now,
     clockSkewSeconds: config.clockSkewSeconds,
     maxTokenBytes: config.maxPresentedTokenBytes,
-    onJwksFetchError: (issuerId, problem) => logger.warn('fetching a trusted issuer JWKS failed', { trusted_issuer: issuerId, problem }),
+    onJwksFetchError: (issuerId, problem) => {
+      logger.warn('fetching a trusted issuer JWKS failed', { event: 'jwks_fetch_failure', trusted_issuer: issuerId, problem });
+      metrics?.jwksFetchFailures.inc({ trusted_issuer: issuerId, problem });
+    },
     offloadSignatureChecks: processEventLoopLoad().busy,
   });
   const authenticator = new ClientAuthenticator({
     store,
     lookupClient: (id) => cache.snapshot.clients.get(id),
-    assertionAudiences: () => [config.issuer, `${config.issuer}/`, urls.token, urls.introspection],
+    assertionAudiences: () => [config.issuer, `${config.issuer}/`, urls.token, urls.introspection, urls.revocation],
     clockSkewSeconds: config.clockSkewSeconds,
     now,
     verifier: validator,
+    onFailure: (failure) => {
+      const throttled = failure.status === 429;
+      // A throttle answering is worth a warning: someone is guessing.
+      logger.log(throttled ? 'warn' : 'info', throttled ? 'client authentication throttled' : 'client authentication failed', {
+        event: throttled ? 'client_auth_throttled' : 'client_auth_failure',
+        client_id: failure.clientId,
+        method: failure.method,
+        reason: failure.reason,
+        source_address: failure.sourceAddress,
+      });
+      metrics?.clientAuthFailures.inc({ method: failure.method, outcome: throttled ? 'throttled' : 'refused' });
+    },
   });
   let trustedIssuersSeen = JSON.stringify(cache.snapshot.trustedIssuers);
   cache.onChange((snapshot) => {
@@ -116,14 +147,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     config: { maxTargets: config.maxTargets },
     runner,
     validator,
+    lifecycle,
     logger,
     issuancePolicy: () => policy,
     lookupProcedure,
     nowSeconds: () => Math.floor(now() / 1000),
     ...(options.onProcedureLog ? { onProcedureLog: options.onProcedureLog } : {}),
   };
-  const tokenEndpoint = new TokenEndpoint([new ClientCredentialsGrant(services), new TokenExchangeGrant(services)], authenticator, metrics);
-  const introspection = new IntrospectionEndpoint(authenticator, validator);
+  const tokenEndpoint = new TokenEndpoint(
+    [new ClientCredentialsGrant(services), new TokenExchangeGrant(services), new RefreshTokenGrant(services)],
+    authenticator,
+    metrics,
+    logger,
+  );
+  const introspection = new IntrospectionEndpoint(authenticator, validator, lifecycle);
+  const revocation = new RevocationEndpoint(authenticator, validator, lifecycle, logger);
 
   return {
     config,
@@ -138,6 +176,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     validator,
     tokenEndpoint,
     introspection,
+    revocation,
+    lifecycle,
     async configChanged() {
       // Verified-secret cache entries are keyed by the stored hash, so a rotated secret needs no purge here.
       await cache.refresh();

@@ -130,6 +130,54 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX auth_failures_window_end ON auth_failures (window_end_ms);
     `,
   },
+  {
+    version: 3,
+    description: 'token lifecycle: refresh tokens, opaque access tokens, revocations; client token format and refresh lifetime',
+    sql: `
+      ALTER TABLE clients ADD COLUMN access_token_format TEXT CHECK (access_token_format IN ('jwt', 'opaque'));
+      ALTER TABLE clients ADD COLUMN refresh_token_ttl INTEGER;
+
+      -- Bumped by every revocation, inside its transaction: the row lock orders revocations by
+      -- commit, so instances polling "seq > watermark" never skip one.
+      CREATE TABLE revocation_counter (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+      );
+      INSERT INTO revocation_counter (id, value) VALUES (1, 0);
+
+      -- Revoked ids (jti, opaque token id, refresh family); a token naming one in its lineage is inactive.
+      CREATE TABLE revocations (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        purge_after INTEGER NOT NULL
+      );
+      CREATE INDEX revocations_seq ON revocations (seq);
+      CREATE INDEX revocations_purge_after ON revocations (purge_after);
+
+      -- Refresh tokens by the SHA-256 of their value; data is JSON (claims, delegation, lineage).
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+      CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+
+      -- Opaque access tokens by the SHA-256 of their value; claims are JSON.
+      CREATE TABLE opaque_tokens (
+        token_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX opaque_tokens_expiry ON opaque_tokens (expires_at);
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

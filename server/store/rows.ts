@@ -2,7 +2,7 @@
  * Row mapping shared by the SQLite and PostgreSQL stores, so both return exactly the same records
  * (the contract tests compare them).
  */
-import type { AuditEntry, ClientRecord, FlowId, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
+import type { AuditEntry, ClientRecord, FlowId, ProcedureVersion, RefreshTokenRecord, TrustedIssuerRecord } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -72,6 +72,10 @@ export function toClient(row: Row): ClientRecord {
   };
   const name = textOrNull(row, 'name');
   if (name !== null) client.name = name;
+  // Absent columns (NULL: the default, or a record from before schema 3) stay absent from the record.
+  const format = row['access_token_format'];
+  if (format === 'jwt' || format === 'opaque') client.access_token_format = format;
+  if (row['refresh_token_ttl'] !== null && row['refresh_token_ttl'] !== undefined) client.refresh_token_ttl = int(row, 'refresh_token_ttl');
   return client;
 }
 
@@ -115,5 +119,17 @@ export function toAuditEntry(row: Row): AuditEntry {
     old_version: textOrNull(row, 'old_version'),
     new_version: textOrNull(row, 'new_version'),
     details: details === null ? null : (JSON.parse(details) as Record<string, unknown>),
+  };
+}
+
+export function toRefreshToken(row: Row): RefreshTokenRecord {
+  return {
+    token_hash: text(row, 'token_hash'),
+    family_id: text(row, 'family_id'),
+    client_id: text(row, 'client_id'),
+    data: parsed<Record<string, unknown>>(row, 'data'),
+    issued_at: int(row, 'issued_at'),
+    expires_at: int(row, 'expires_at'),
+    used_at: intOrNull(row, 'used_at'),
   };
 }

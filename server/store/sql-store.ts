@@ -17,13 +17,31 @@ import type {
   ClientRecord,
   FlowId,
   NewProcedureVersion,
+  OpaqueTokenRecord,
   ProcedureSummary,
   ProcedureVersion,
+  RefreshRedemption,
+  RefreshTokenRecord,
+  RevocationBatch,
+  RevocationEntry,
   SigningKeyRecord,
   Store,
   TrustedIssuerRecord,
 } from './types.ts';
-import { auditLimit, toAuditEntry, int, intOrNull, jsonOrNull, text, toClient, toProcedureVersion, toTrustedIssuer, type Row } from './rows.ts';
+import {
+  auditLimit,
+  toAuditEntry,
+  int,
+  intOrNull,
+  jsonOrNull,
+  parsed,
+  text,
+  toClient,
+  toProcedureVersion,
+  toRefreshToken,
+  toTrustedIssuer,
+  type Row,
+} from './rows.ts';
 import { auditEntries, type AuditInput } from './audit-entries.ts';
 
 export type SqlParam = string | number | boolean | null;
@@ -124,15 +142,17 @@ export class SqlStore implements Store {
       const [existingRow] = await tx.query('SELECT * FROM clients WHERE client_id = $1', [client.client_id]);
       const existing = existingRow ? toClient(existingRow) : null;
       await tx.query(`INSERT INTO clients (client_id, name, client_secret_hash, token_endpoint_auth_method, jwks, grant_types, scope,
-           audiences, properties, procedures, access_token_ttl, accept_unvalidated_tokens, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           audiences, properties, procedures, access_token_ttl, accept_unvalidated_tokens, created_at, updated_at,
+           access_token_format, refresh_token_ttl)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (client_id) DO UPDATE SET
            name = excluded.name, client_secret_hash = excluded.client_secret_hash,
            token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks,
            grant_types = excluded.grant_types, scope = excluded.scope, audiences = excluded.audiences,
            properties = excluded.properties, procedures = excluded.procedures,
            access_token_ttl = excluded.access_token_ttl, accept_unvalidated_tokens = excluded.accept_unvalidated_tokens,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at, access_token_format = excluded.access_token_format,
+           refresh_token_ttl = excluded.refresh_token_ttl`,
         [
           client.client_id,
           client.name ?? null,
@@ -149,6 +169,8 @@ export class SqlStore implements Store {
           // A replace keeps the original creation time.
           client.created_at,
           client.updated_at,
+          client.access_token_format ?? null,
+          client.refresh_token_ttl ?? null,
         ],
       );
       await this.recordChange(tx, written, auditEntries.clientPut(actor, existing, client));
@@ -472,6 +494,111 @@ export class SqlStore implements Store {
       const [current] = await tx.query('SELECT failures, window_end_ms FROM auth_failures WHERE scope = $1 AND key = $2', [scope, storedKey]);
       return { failures: int(current, 'failures'), counted: false, windowEndsAt: int(current, 'window_end_ms') };
     });
+  }
+
+  // ---- token lifecycle ----
+
+  /**
+   * Per revocation: no audit entry, no revision bump (revocations are not configuration; instances
+   * poll the counter instead). The counter row is updated first, so its lock orders concurrent
+   * revocations by commit and `seq` never goes backwards for a poller.
+   */
+  async revoke(entries: readonly RevocationEntry[], nowSeconds: number): Promise<void> {
+    if (entries.length === 0) return;
+    await this.driver.transaction(async (tx) => {
+      const [counter] = await tx.query('UPDATE revocation_counter SET value = value + 1 WHERE id = 1 RETURNING value');
+      const seq = int(counter, 'value');
+      for (const entry of entries) {
+        await tx.query(
+          `INSERT INTO revocations (id, seq, revoked_at, purge_after) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET seq = excluded.seq,
+             purge_after = CASE WHEN excluded.purge_after > revocations.purge_after THEN excluded.purge_after ELSE revocations.purge_after END`,
+          [entry.id, seq, nowSeconds, entry.purge_after],
+        );
+      }
+      await tx.query('DELETE FROM revocations WHERE purge_after < $1', [nowSeconds]);
+    });
+  }
+
+  async revocationsSince(watermark: number, nowSeconds: number): Promise<RevocationBatch> {
+    const rows = await this.driver.query(
+      `SELECT c.value AS watermark, r.id, r.purge_after FROM revocation_counter c
+       LEFT JOIN revocations r ON r.seq > $1 AND r.purge_after >= $2
+       WHERE c.id = 1`,
+      [watermark, nowSeconds],
+    );
+    const entries: RevocationEntry[] = [];
+    for (const row of rows) if (row['id'] !== null && row['id'] !== undefined) entries.push({ id: text(row, 'id'), purge_after: int(row, 'purge_after') });
+    return { watermark: rows.length > 0 ? int(rows[0], 'watermark') : watermark, entries };
+  }
+
+  async storeIssuedTokens(refresh: readonly RefreshTokenRecord[], opaque: readonly OpaqueTokenRecord[]): Promise<void> {
+    if (refresh.length === 0 && opaque.length === 0) return;
+    await this.driver.transaction(async (tx) => {
+      await this.insertIssued(tx, refresh, opaque);
+    });
+  }
+
+  async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
+    const [row] = await this.driver.query('SELECT * FROM refresh_tokens WHERE token_hash = $1', [tokenHash]);
+    return row ? toRefreshToken(row) : null;
+  }
+
+  async getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | null> {
+    const [row] = await this.driver.query('SELECT * FROM opaque_tokens WHERE token_hash = $1', [tokenHash]);
+    if (!row) return null;
+    return { token_hash: text(row, 'token_hash'), client_id: text(row, 'client_id'), claims: parsed<Record<string, unknown>>(row, 'claims'), expires_at: int(row, 'expires_at') };
+  }
+
+  /**
+   * The conditional UPDATE is the race's referee: on PostgreSQL a second redemption waits for the
+   * first's row lock and then finds `used_at` set; on SQLite writers are serialised. The revocation
+   * check reads the table, not an instance's cache, so a revocation committed anywhere counts.
+   */
+  async redeemRefreshToken(
+    tokenHash: string,
+    usedAt: number,
+    lineage: readonly string[],
+    refresh: readonly RefreshTokenRecord[],
+    opaque: readonly OpaqueTokenRecord[],
+  ): Promise<RefreshRedemption> {
+    return this.driver.transaction(async (tx) => {
+      if (lineage.length > 0) {
+        const placeholders = lineage.map((_, i) => `$${i + 1}`).join(', ');
+        const revoked = await tx.query(`SELECT id FROM revocations WHERE id IN (${placeholders}) LIMIT 1`, [...lineage]);
+        if (revoked.length > 0) return 'revoked';
+      }
+      const spent = await tx.query('UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING token_hash', [usedAt, tokenHash]);
+      if (spent.length === 0) return 'already_used';
+      await this.insertIssued(tx, refresh, opaque);
+      return 'redeemed';
+    });
+  }
+
+  async purgeExpiredTokens(nowSeconds: number): Promise<void> {
+    await this.driver.transaction(async (tx) => {
+      await tx.query('DELETE FROM refresh_tokens WHERE expires_at < $1', [nowSeconds]);
+      await tx.query('DELETE FROM opaque_tokens WHERE expires_at < $1', [nowSeconds]);
+      await tx.query('DELETE FROM revocations WHERE purge_after < $1', [nowSeconds]);
+    });
+  }
+
+  private async insertIssued(tx: SqlExecutor, refresh: readonly RefreshTokenRecord[], opaque: readonly OpaqueTokenRecord[]): Promise<void> {
+    for (const token of refresh) {
+      await tx.query(
+        `INSERT INTO refresh_tokens (token_hash, family_id, client_id, data, issued_at, expires_at, used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [token.token_hash, token.family_id, token.client_id, JSON.stringify(token.data), token.issued_at, token.expires_at, token.used_at],
+      );
+    }
+    for (const token of opaque) {
+      await tx.query('INSERT INTO opaque_tokens (token_hash, client_id, claims, expires_at) VALUES ($1, $2, $3, $4)', [
+        token.token_hash,
+        token.client_id,
+        JSON.stringify(token.claims),
+        token.expires_at,
+      ]);
+    }
   }
 
   // ---- internals ----

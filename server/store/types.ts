@@ -13,7 +13,11 @@ export type { FlowId } from '../../sandbox/protocol.ts';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
-export type GrantType = typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_CLIENT_CREDENTIALS;
+export const GRANT_REFRESH_TOKEN = 'refresh_token';
+export type GrantType = typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_REFRESH_TOKEN;
+
+/** How a client's access tokens are issued: signed JWTs (RFC 9068), or opaque references resolved by introspection. */
+export type AccessTokenFormat = 'jwt' | 'opaque';
 
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -37,6 +41,10 @@ export interface ClientRecord {
   procedures: Partial<Record<FlowId, string>>;
   access_token_ttl: number;
   accept_unvalidated_tokens: boolean;
+  /** Absent: `jwt`. Optional so that records written before schema 3 read back unchanged. */
+  access_token_format?: AccessTokenFormat;
+  /** Seconds a refresh family lives (rotation never extends it); absent: DEFAULT_REFRESH_TOKEN_TTL_SECONDS. */
+  refresh_token_ttl?: number;
   created_at: number;
   updated_at: number;
 }
@@ -118,6 +126,50 @@ export interface AuthFailureCount {
   windowEndsAt: number;
 }
 
+/**
+ * A refresh token as stored: never its value, only the value's SHA-256 (refresh tokens are 256-bit
+ * random values, so a fast hash is enough). One row per token; the tokens one grant chain rotated
+ * share a family.
+ */
+export interface RefreshTokenRecord {
+  token_hash: string;
+  family_id: string;
+  client_id: string;
+  /** What the next access token is made from (claims, delegation, lineage): see server/oauth/token-records.ts. */
+  data: Record<string, unknown>;
+  issued_at: number;
+  /** The family's end: rotation hands the same expiry on. */
+  expires_at: number;
+  /** When it was redeemed; a redeemed token presented again revokes its family. */
+  used_at: number | null;
+}
+
+/** An opaque access token as stored: the SHA-256 of its value, and the claims introspection answers. */
+export interface OpaqueTokenRecord {
+  token_hash: string;
+  client_id: string;
+  claims: Record<string, unknown>;
+  expires_at: number;
+}
+
+/**
+ * A revoked token id (a `jti`, an opaque token's id, a refresh family). Kept until `purge_after`:
+ * by then every token that could name it in its lineage has expired.
+ */
+export interface RevocationEntry {
+  id: string;
+  purge_after: number;
+}
+
+/** Revocations written after a watermark, and the new watermark (see Store.revocationsSince). */
+export interface RevocationBatch {
+  watermark: number;
+  entries: RevocationEntry[];
+}
+
+/** What a refresh grant's redemption did (Store.redeemRefreshToken). */
+export type RefreshRedemption = 'redeemed' | 'already_used' | 'revoked';
+
 export interface Store {
   /** Creates or upgrades the schema (a version table records what ran). Idempotent. */
   migrate(): Promise<void>;
@@ -186,4 +238,34 @@ export interface Store {
    * revision bump.
    */
   recordAuthFailure(scope: string, key: string, nowMs: number, windowMs: number, cap: number): Promise<AuthFailureCount>;
+
+  // ---- token lifecycle (no audit entries, no revision bump: these are not configuration) ----
+
+  /**
+   * Records revoked ids. Each call takes the next value of the revocation counter inside its
+   * transaction, so the watermark order is the commit order and a poller never skips a row.
+   * Rows past their `purge_after` are purged here.
+   */
+  revoke(entries: readonly RevocationEntry[], nowSeconds: number): Promise<void>;
+  /** Revocations recorded after `watermark` (0: all), still to be kept at `nowSeconds`. One small query. */
+  revocationsSince(watermark: number, nowSeconds: number): Promise<RevocationBatch>;
+  /** Stores tokens a request issued (one transaction): refresh tokens and opaque access tokens. */
+  storeIssuedTokens(refresh: readonly RefreshTokenRecord[], opaque: readonly OpaqueTokenRecord[]): Promise<void>;
+  getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | null>;
+  /**
+   * Spends a refresh token and stores what replaces it, atomically: `redeemed` when it was unused
+   * and no id of `lineage` is revoked (then `refresh` and `opaque` are stored); otherwise nothing is
+   * written and the answer says why. Of two redemptions racing on one token, exactly one is
+   * `redeemed`.
+   */
+  redeemRefreshToken(
+    tokenHash: string,
+    usedAt: number,
+    lineage: readonly string[],
+    refresh: readonly RefreshTokenRecord[],
+    opaque: readonly OpaqueTokenRecord[],
+  ): Promise<RefreshRedemption>;
+  /** Drops refresh and opaque tokens that expired before `nowSeconds`. */
+  purgeExpiredTokens(nowSeconds: number): Promise<void>;
 }

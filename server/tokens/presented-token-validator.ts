@@ -99,6 +99,20 @@ export interface PresentedTokenValidatorOptions {
    * never: on the calling thread (jws-verify.ts says when each is cheaper).
    */
   offloadSignatureChecks?: () => boolean;
+  /** Opaque access tokens and revocation (see OwnTokenLifecycle); without it, neither exists. */
+  lifecycle?: OwnTokenLifecycle;
+}
+
+/**
+ * The token-lifecycle hook (server/oauth/token-lifecycle.ts): this server's opaque access tokens
+ * and revocation. Kept apart from the signature checks: it only resolves a non-JWT value to the
+ * stored claims of one of our opaque tokens, and says whether a token of ours (its `jti` or an
+ * ancestor in its lineage) is revoked.
+ */
+export interface OwnTokenLifecycle {
+  /** The stored claims of an unexpired opaque access token of this server, or null. May throw StoreUnavailableError. */
+  resolveOpaque(token: string): Promise<Record<string, unknown> | null>;
+  isRevoked(claims: Record<string, unknown>): boolean;
 }
 
 export interface PresentedTokenRequest {
@@ -167,6 +181,7 @@ export class PresentedTokenValidator {
   private readonly remoteJwks: RemoteJwksCache;
   private readonly importedKeys = new Map<string, VerificationKey>();
   private readonly keysByJwk = new WeakMap<JsonWebKeyLike, VerificationKey>();
+  private readonly lifecycle: OwnTokenLifecycle | null;
 
   constructor(options: PresentedTokenValidatorOptions) {
     if (typeof options.issuer !== 'string' || options.issuer.length === 0) throw new TypeError('issuer is required');
@@ -189,6 +204,7 @@ export class PresentedTokenValidator {
     this.clockSkewSeconds = skew;
     this.maxTokenBytes = maxTokenBytes;
     this.allowedAlgorithms = new Set(algorithms);
+    this.lifecycle = options.lifecycle ?? null;
     this.remoteJwks = new RemoteJwksCache({
       fetch: options.fetch ?? globalThis.fetch,
       now: this.now,
@@ -217,7 +233,7 @@ export class PresentedTokenValidator {
 
     const parsed = parseCompactJws(request.token, this.maxTokenBytes, this.allowedAlgorithms);
     if (!parsed.ok) {
-      if (parsed.problem === 'not_jwt') return { status: 'unvalidated', reason: `${name} is not a JWT` };
+      if (parsed.problem === 'not_jwt') return this.validateOpaque(request, name);
       return invalid(STRUCTURAL_REASONS[parsed.problem]);
     }
     const { header, claims, alg, kid, signingInput, signature } = parsed.jws;
@@ -251,9 +267,26 @@ export class PresentedTokenValidator {
         return { status: 'invalid', reason: `could not obtain the keys of the ${name} issuer` };
     }
 
+    if (resolved.kind === 'self' && this.lifecycle?.isRevoked(claims)) return invalid('has been revoked');
     const source: PresentedTokenSource =
       resolved.kind === 'self' ? { kind: 'self' } : { kind: 'trusted', id: resolved.record.id, issuer: resolved.record.issuer };
     return { status: 'valid', claims, header, source };
+  }
+
+  /**
+   * A value that is not a JWT: one of our opaque access tokens is checked as our JWTs are (times,
+   * meant for the caller, revocation); anything else stays unvalidated.
+   */
+  private async validateOpaque(request: PresentedTokenRequest, name: string): Promise<PresentedTokenValidation> {
+    const unvalidated: PresentedTokenValidation = { status: 'unvalidated', reason: `${name} is not a JWT` };
+    if (this.lifecycle === null || request.tokenType !== TOKEN_TYPE_ACCESS_TOKEN) return unvalidated;
+    if (request.token.length === 0 || Buffer.byteLength(request.token) > this.maxTokenBytes) return unvalidated;
+    const claims = await this.lifecycle.resolveOpaque(request.token);
+    if (claims === null) return unvalidated;
+    const problem = this.checkClaims(claims, request, { kind: 'self' });
+    if (problem !== null) return { status: 'invalid', reason: `${name} ${problem}` };
+    if (this.lifecycle.isRevoked(claims)) return { status: 'invalid', reason: `${name} has been revoked` };
+    return { status: 'valid', claims, header: {}, source: { kind: 'self' } };
   }
 
   /**
@@ -270,7 +303,8 @@ export class PresentedTokenValidator {
     if (typeof claims.sub !== 'string' || typeof claims.iat !== 'number') return { ok: false };
     if (this.checkTimesAndShapes(claims) !== null) return { ok: false };
     const outcome = await this.verifySignature(signingInput, signature, alg, kid, { kind: 'self' });
-    return outcome === 'verified' && canonicalOwnSignature(alg, signature, claims) ? { ok: true, claims, header } : { ok: false };
+    if (outcome !== 'verified' || !canonicalOwnSignature(alg, signature, claims)) return { ok: false };
+    return this.lifecycle?.isRevoked(claims) ? { ok: false } : { ok: true, claims, header };
   }
 
   /**

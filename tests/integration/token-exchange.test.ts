@@ -197,7 +197,7 @@ describe('E. token-exchange request (RFC 8693 §2.1)', () => {
     expect(expectIssued(await exchange(C, { subject_token: forC })).scope).toBe('read');
   });
 
-  it('49: requested_token_type access_token, jwt, omitted; unsupported and refresh_token refused', async () => {
+  it('49: requested_token_type access_token, jwt, omitted; unsupported refused, refresh_token refused to a client without the refresh_token grant', async () => {
     const subject = await userToken();
     const omitted = await exchange(B, { subject_token: subject });
     expectIssued(omitted);
@@ -209,7 +209,7 @@ describe('E. token-exchange request (RFC 8693 §2.1)', () => {
     expectIssued(jwt);
     expect(jwt.body).toMatchObject({ issued_token_type: JWT_TYPE, token_type: 'N_A' });
     expectError(await exchange(B, { subject_token: subject, requested_token_type: 'urn:ietf:params:oauth:token-type:saml1' }), 400, 'invalid_request');
-    expectError(await exchange(B, { subject_token: subject, requested_token_type: REFRESH_TYPE }), 400, 'invalid_request');
+    expectError(await exchange(B, { subject_token: subject, requested_token_type: REFRESH_TYPE }), 400, 'unauthorized_client');
   });
 
   it('50: tokens are validated by their declared type', async () => {
@@ -288,7 +288,7 @@ describe('F. token-exchange response (RFC 8693 §2.2.1)', () => {
     expect(whole.body.scope).toBe('read write');
   });
 
-  it('59: no refresh_token is ever issued', async () => {
+  it('59: no refresh_token is issued to a client without the refresh_token grant', async () => {
     const result = await exchange(B, { subject_token: await userToken() });
     expectIssued(result);
     expect(Object.keys(result.body)).not.toContain('refresh_token');

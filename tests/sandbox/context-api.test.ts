@@ -252,7 +252,12 @@ describe('getInitializedContext and issuers', () => {
         var jwt = full.jwtIssuer.issue(null, null);
         return {
           fresh: a !== b && b.custom === undefined,
-          sameIssuer: full.accessTokenIssuer === full.getDefaultAccessTokenJwtIssuer() && full.getJwtIssuer() === full.getDefaultJwtIssuer(),
+          // accessTokenIssuer issues the client's format, getDefaultAccessTokenJwtIssuer() always a JWT: two issuers, each one object.
+          sameIssuer:
+            full.accessTokenIssuer === full.getAccessTokenIssuer() &&
+            full.getDefaultAccessTokenJwtIssuer() === full.defaultAccessTokenJwtIssuer &&
+            full.accessTokenIssuer !== full.getDefaultAccessTokenJwtIssuer() &&
+            full.getJwtIssuer() === full.getDefaultJwtIssuer(),
           delegationId: delegation.getId(), delegationClient: delegation.clientId,
           token: token, jwt: jwt, client: full.client.id, subject: full.presentedSubjectToken.sub,
           attributes: full.subjectAttributes(),

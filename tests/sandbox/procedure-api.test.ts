@@ -19,6 +19,7 @@ import {
   DELEGATION_ISSUER,
   ECMASCRIPT_GLOBALS,
   EXCEPTION_FACTORY,
+  ID_TOKEN_ISSUER,
   INITIALIZED_CONTEXT,
   JAVA_ITERATOR,
   JAVA_LIST,
@@ -26,6 +27,7 @@ import {
   PROCEDURE_API,
   PROCEDURE_EXCEPTION,
   PROCEDURE_GLOBALS,
+  PRESENTED_TOKEN,
   REQUEST,
   TOKEN_DATA,
   TOKEN_ISSUER,
@@ -42,6 +44,7 @@ import {
   inlineProcedure,
   nowSeconds,
   recordingSink,
+  refreshInput,
   testClient,
   tokenExchangeInput,
 } from './test-host.ts';
@@ -52,7 +55,10 @@ const engine = engineForTests();
 
 const TOKEN_EXCHANGE: ProcedureFlow = 'oauth-token-oauth-token-exchange';
 const CLIENT_CREDENTIALS: ProcedureFlow = 'oauth-token-client-credentials';
-const FLOWS: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS];
+const REFRESH: ProcedureFlow = 'oauth-token-refresh';
+const FLOWS: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS, REFRESH];
+/** The refresh context has no subject, actor, audiences or attributes. */
+const WITH_SUBJECT_CONTEXT: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS];
 
 type Kind = 'method' | 'property';
 
@@ -89,11 +95,15 @@ const SAMPLES: readonly Sample[] = [
   { expression: 'emptied(actor)', api: TOKEN_DATA, flows: [TOKEN_EXCHANGE] },
   { expression: 'emptied(full.getDefaultAccessTokenData())', api: TOKEN_DATA },
   { expression: 'emptied(full.getDefaultDelegationData().claims)', api: TOKEN_DATA },
-  { expression: 'emptied(context.subjectAttributes())', api: TOKEN_DATA },
-  { expression: 'emptied(context.contextAttributes())', api: TOKEN_DATA },
+  { expression: 'emptied(context.subjectAttributes())', api: TOKEN_DATA, flows: WITH_SUBJECT_CONTEXT },
+  { expression: 'emptied(context.contextAttributes())', api: TOKEN_DATA, flows: WITH_SUBJECT_CONTEXT },
+  { expression: 'emptied(full.getDefaultRefreshTokenData())', api: TOKEN_DATA, flows: [REFRESH] },
+  { expression: 'context.presentedToken', api: PRESENTED_TOKEN, flows: [REFRESH] },
+  { expression: 'emptied(context.getPresentedToken().data)', api: TOKEN_DATA, flows: [REFRESH] },
+  { expression: 'context.delegation', api: DELEGATION, flows: [REFRESH] },
   { expression: 'groups', api: JAVA_LIST, flows: [TOKEN_EXCHANGE] },
   { expression: 'context.getRequestedScopes()', api: JAVA_LIST },
-  { expression: 'context.requestedAudiences', api: JAVA_LIST },
+  { expression: 'context.requestedAudiences', api: JAVA_LIST, flows: WITH_SUBJECT_CONTEXT },
   { expression: 'context.client.audiences', api: JAVA_LIST },
   { expression: 'context.request.formParameterNames', api: JAVA_LIST },
   { expression: "context.request.getFormParameterValues('scope')", api: JAVA_LIST },
@@ -106,7 +116,8 @@ const SAMPLES: readonly Sample[] = [
   { expression: 'full.accessTokenIssuer', api: TOKEN_ISSUER },
   { expression: 'full.jwtIssuer', api: TOKEN_ISSUER },
   { expression: 'full.getDefaultJwtIssuer()', api: TOKEN_ISSUER },
-  { expression: 'full.idTokenIssuer', api: TOKEN_ISSUER },
+  { expression: 'full.idTokenIssuer', api: ID_TOKEN_ISSUER },
+  { expression: 'full.refreshTokenIssuer', api: TOKEN_ISSUER },
   { expression: 'full.delegationIssuer', api: DELEGATION_ISSUER },
   { expression: 'logger', api: LOGGER },
   { expression: 'console', api: CONSOLE },
@@ -173,6 +184,7 @@ ${entries.join('\n')}
 
 function inputFor(flow: ProcedureFlow, host: TestHost): ProcedureInput {
   if (flow === CLIENT_CREDENTIALS) return clientCredentialsInput(host, ['read']);
+  if (flow === REFRESH) return refreshInput(host, ['read']);
   const claims = { sub: 'alice', scope: 'read', exp: nowSeconds() + 60, act: { sub: 'svc' }, groups: ['a', 'b'] };
   const input = tokenExchangeInput(key, {
     client: host.client,

@@ -35,7 +35,8 @@ export const ISSUER = 'https://tokenproc.test';
  */
 export const RELAXED_LIMITS = { cpuTimeMs: 2000, wallTimeMs: 5000 } as const;
 
-const TYP_BY_KIND = { access_token: 'at+jwt', jwt: 'JWT', id_token: 'JWT' } as const;
+// The test host signs every kind (refresh tokens too): the sandbox tests look at what crosses, not at token formats.
+const TYP_BY_KIND = { access_token: 'at+jwt', jwt: 'JWT', id_token: 'JWT', refresh_token: 'JWT' } as const;
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -273,6 +274,31 @@ export function clientCredentialsInput(host: TestHost, scopes: string[], audienc
     requestedAudiences: [],
     requestedTokenType: null,
     initialized: host.context(audiences, scopes, host.client.id),
+  };
+}
+
+/** The refresh flow's input as the refresh grant prepares it: an initialized context and the presented token's data. */
+export function refreshInput(host: TestHost, scopes: string[]): ProcedureInput {
+  const initialized = host.context(host.client.audiences, scopes, 'alice');
+  const familyEnd = nowSeconds() + 3600;
+  const data = { sub: 'alice', scope: scopes.join(' '), client_id: host.client.id, iat: nowSeconds(), exp: familyEnd, groups: ['a'] };
+  return {
+    flow: 'oauth-token-refresh',
+    client: clientView(host.client),
+    request: {
+      method: 'POST',
+      path: '/oauth/v2/oauth-token',
+      clientIpAddress: '127.0.0.1',
+      formParameters: { grant_type: ['refresh_token'] },
+      headers: {},
+    },
+    subjectToken: null,
+    actorToken: null,
+    requestedScopes: [],
+    requestedAudiences: [],
+    requestedTokenType: null,
+    initialized: { ...initialized, defaultRefreshTokenData: { ...initialized.defaultAccessTokenData, exp: familyEnd }, defaultIdTokenData: null },
+    refresh: { data, delegation: { id: 'family-1', clientId: host.client.id, scope: data.scope, claims: data } },
   };
 }
 

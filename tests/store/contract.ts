@@ -6,6 +6,8 @@ import type {
   ClientRecord,
   FlowId,
   NewProcedureVersion,
+  OpaqueTokenRecord,
+  RefreshTokenRecord,
   SigningKeyRecord,
   Store,
   TrustedIssuerRecord,
@@ -541,6 +543,102 @@ export function storeContractTests(
         await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, 0, 3)).rejects.toThrow(RangeError);
         await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, WINDOW_MS, 0)).rejects.toThrow(RangeError);
         await expect(store.recordAuthFailure('client_secret', 'svc-a', T0, 1.5, 3)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe('token lifecycle', () => {
+      const T = 1_800_000_000;
+      const refreshToken = (hash: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+        token_hash: hash,
+        family_id: 'rf.family-1',
+        client_id: 'web',
+        data: { claims: { sub: 'alice', scope: 'read' }, lineage: ['parent-jti'] },
+        issued_at: T,
+        expires_at: T + 3600,
+        used_at: null,
+        ...overrides,
+      });
+      const opaqueToken = (hash: string, expiresAt = T + 300): OpaqueTokenRecord => ({
+        token_hash: hash,
+        client_id: 'svc',
+        claims: { sub: 'svc', jti: `jti-${hash}`, exp: expiresAt, tkp_chain: ['a', 'b'] },
+        expires_at: expiresAt,
+      });
+
+      it('keeps client access_token_format and refresh_token_ttl, absent when unset', async () => {
+        await store.putClient(clientRecord({ client_id: 'plain' }), 'cli');
+        await store.putClient(clientRecord({ client_id: 'opaque', access_token_format: 'opaque', refresh_token_ttl: 600 }), 'cli');
+        const plain = await store.getClient('plain');
+        expect(plain).not.toHaveProperty('access_token_format');
+        expect(plain).not.toHaveProperty('refresh_token_ttl');
+        expect(await store.getClient('opaque')).toMatchObject({ access_token_format: 'opaque', refresh_token_ttl: 600 });
+      });
+
+      it('stores refresh and opaque tokens by hash and reads them back', async () => {
+        await store.storeIssuedTokens([refreshToken('r1')], [opaqueToken('o1')]);
+        expect(await store.getRefreshToken('r1')).toEqual(refreshToken('r1'));
+        expect(await store.getOpaqueToken('o1')).toEqual(opaqueToken('o1'));
+        expect(await store.getRefreshToken('o1')).toBeNull();
+        expect(await store.getOpaqueToken('missing')).toBeNull();
+      });
+
+      it('redeems a refresh token once, storing its replacement in the same step', async () => {
+        await store.storeIssuedTokens([refreshToken('r1')], []);
+        expect(await store.redeemRefreshToken('r1', T + 10, ['rf.family-1', 'parent-jti'], [refreshToken('r2')], [opaqueToken('o2')])).toBe('redeemed');
+        expect(await store.getRefreshToken('r1')).toMatchObject({ used_at: T + 10 });
+        expect(await store.getRefreshToken('r2')).toMatchObject({ used_at: null, family_id: 'rf.family-1' });
+        expect(await store.getOpaqueToken('o2')).not.toBeNull();
+        expect(await store.redeemRefreshToken('r1', T + 11, [], [refreshToken('r3')], [])).toBe('already_used');
+        expect(await store.getRefreshToken('r3')).toBeNull();
+      });
+
+      it('of redemptions racing on one refresh token exactly one wins', async () => {
+        await store.storeIssuedTokens([refreshToken('race')], []);
+        const outcomes = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => store.redeemRefreshToken('race', T + 1, [], [refreshToken(`next-${i}`)], [])),
+        );
+        expect(outcomes.filter((o) => o === 'redeemed')).toHaveLength(1);
+        expect(outcomes.filter((o) => o === 'already_used')).toHaveLength(5);
+        const stored = await Promise.all(Array.from({ length: 6 }, (_, i) => store.getRefreshToken(`next-${i}`)));
+        expect(stored.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('refuses to redeem when an id of the lineage is revoked, writing nothing', async () => {
+        await store.storeIssuedTokens([refreshToken('r1')], []);
+        await store.revoke([{ id: 'parent-jti', purge_after: T + 10_000 }], T);
+        expect(await store.redeemRefreshToken('r1', T + 5, ['rf.family-1', 'parent-jti'], [refreshToken('r2')], [])).toBe('revoked');
+        expect(await store.getRefreshToken('r1')).toMatchObject({ used_at: null });
+        expect(await store.getRefreshToken('r2')).toBeNull();
+      });
+
+      it('hands out revocations after a watermark that only moves forward, and purges expired ones', async () => {
+        const initial = await store.revocationsSince(0, T);
+        expect(initial.entries).toEqual([]);
+        await store.revoke([{ id: 'a', purge_after: T + 100 }], T);
+        await store.revoke([{ id: 'b', purge_after: T + 100 }, { id: 'c', purge_after: T + 5 }], T);
+        const all = await store.revocationsSince(initial.watermark, T);
+        expect(all.entries.map((e) => e.id).sort()).toEqual(['a', 'b', 'c']);
+        expect(all.watermark).toBeGreaterThan(initial.watermark);
+        expect(await store.revocationsSince(all.watermark, T)).toEqual({ watermark: all.watermark, entries: [] });
+        // Revoking again moves the id past the watermark and keeps the later purge time.
+        await store.revoke([{ id: 'a', purge_after: T + 50 }], T + 1);
+        expect((await store.revocationsSince(all.watermark, T + 1)).entries).toEqual([{ id: 'a', purge_after: T + 100 }]);
+        // Past its purge time an entry is neither handed out nor kept.
+        expect((await store.revocationsSince(0, T + 10)).entries.map((e) => e.id).sort()).toEqual(['a', 'b']);
+        await store.storeIssuedTokens([refreshToken('old', { expires_at: T + 1 })], [opaqueToken('old', T + 1)]);
+        await store.purgeExpiredTokens(T + 10);
+        expect(await store.getRefreshToken('old')).toBeNull();
+        expect(await store.getOpaqueToken('old')).toBeNull();
+        expect((await store.revocationsSince(0, T)).entries.map((e) => e.id).sort()).toEqual(['a', 'b']);
+      });
+
+      it('is not a configuration change: no revision bump, no audit entry', async () => {
+        const revision = await store.revision();
+        await store.revoke([{ id: 'x', purge_after: T + 100 }], T);
+        await store.storeIssuedTokens([refreshToken('r1')], [opaqueToken('o1')]);
+        await store.redeemRefreshToken('r1', T + 1, [], [], []);
+        expect(await store.revision()).toBe(revision);
+        expect(await store.listAudit()).toEqual([]);
       });
     });
   });

@@ -217,8 +217,12 @@ describe('PostgresStore', () => {
     for (let i = 0; i < 10; i++) expect(await statusOf(attempt(atB, `guess-b-${i + 1}`, '198.51.100.2'))).toBe(401);
     // ...which a, which saw only its own ten, learns from the store.
     expect(await statusOf(attempt(atA, 'guess-a-fresh', '198.51.100.3'))).toBe(429);
-    // The holder of the secret is let through at both, even from the guessing address.
-    expect(await statusOf(attempt(atA, secret, '198.51.100.1'))).toBe(200);
+    // The holder of the secret is let through at both from an address that did not guess; the
+    // guessing address, known at both to be at its limit, is refused without a check.
+    expect(await statusOf(attempt(atB, secret, '198.51.100.1'))).toBe(429);
+    expect(await statusOf(attempt(atA, secret, '198.51.100.9'))).toBe(200);
+    expect(await statusOf(attempt(atB, secret, '198.51.100.9'))).toBe(200);
+    // Verified lately, the secret then passes at B from the guessing address too, without a hash.
     expect(await statusOf(attempt(atB, secret, '198.51.100.1'))).toBe(200);
 
     // Ended windows are purged: one row per key that failed lately, not per failure.
@@ -347,6 +351,89 @@ describe('two tokenproc instances on one PostgreSQL database', () => {
       expect(await introspection.json()).toMatchObject({ active: true, client_id: 'svc-shared', scope: 'write', deployment: 'shared-postgres' });
 
       for (const server of servers) expect(server.output()).not.toContain(postgres.password);
+    } finally {
+      for (const server of servers) await server.stop();
+      await postgres.dropDatabase(name);
+    }
+  }, 90_000);
+});
+
+describe('token lifecycle across two tokenproc instances on one PostgreSQL database', () => {
+  it('a revocation at one instance is honoured at the other within about a second; a refresh token is spent everywhere; racing redemptions: one wins, the family is revoked', async () => {
+    const { name, url } = await postgres.createDatabase();
+    const servers: TestServer[] = [];
+    try {
+      const shared = { adminKey: 'shared-admin-key-for-both-instances-0123456789', env: { TOKENPROC_DATABASE_URL: url }, args: ['--issuer', 'https://tokenproc.example.test'] };
+      const first = await startTestServer(shared);
+      servers.push(first);
+      const second = await startTestServer(shared);
+      servers.push(second);
+      const registered = await first.admin('PUT', '/clients/svc-life', clientBody({
+        client_secret: CLIENT_SECRET,
+        grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange', 'client_credentials', 'refresh_token'],
+        scope: 'read write',
+      }));
+      expect(registered.status).toBeLessThan(300);
+      const auth = { id: 'svc-life', secret: CLIENT_SECRET };
+      const post = async (server: TestServer, path: string, form: Record<string, string>): Promise<Record<string, unknown>> => {
+        const response = await fetch(`${server.origin}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(auth.id, auth.secret) },
+          body: formBody(form),
+        });
+        return { status: response.status, ...((await response.json()) as Record<string, unknown>) };
+      };
+      const deadline = Date.now() + 5000;
+      while ((await second.token({ grant_type: 'client_credentials' }, auth)).status !== 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const exchangeAt = async (server: TestServer): Promise<{ access: string; refresh: string }> => {
+        const subject = await server.token({ grant_type: 'client_credentials' }, auth);
+        const exchanged = await server.token({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: String(subject.body.access_token),
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        }, auth);
+        expect(exchanged.status).toBe(200);
+        return { access: String(exchanged.body.access_token), refresh: String(exchanged.body.refresh_token) };
+      };
+      const refreshAt = (server: TestServer, token: string) => server.token({ grant_type: 'refresh_token', refresh_token: token }, auth);
+
+      // Revoked through the first instance: inactive at the second within about a second.
+      const { access } = await exchangeAt(first);
+      expect(await post(second, '/oauth/v2/oauth-introspect', { token: access })).toMatchObject({ status: 200, active: true });
+      expect(await post(first, '/oauth/v2/oauth-revoke', { token: access })).toMatchObject({ status: 200 });
+      const revokedAt = Date.now();
+      let seen = await post(second, '/oauth/v2/oauth-introspect', { token: access });
+      while (seen.active !== false && Date.now() - revokedAt < 5000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen = await post(second, '/oauth/v2/oauth-introspect', { token: access });
+      }
+      expect(seen).toEqual({ status: 200, active: false });
+      expect(Date.now() - revokedAt).toBeLessThan(2500);
+      const asSubject = await second.token({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: access,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      }, auth);
+      expect(asSubject.body.error).toBe('invalid_request');
+
+      // Used at the first instance, spent at the second: presenting it there revokes the family.
+      const family = await exchangeAt(first);
+      const rotated = await refreshAt(first, family.refresh);
+      expect(rotated.status).toBe(200);
+      expect((await refreshAt(second, family.refresh)).body.error).toBe('invalid_grant');
+      expect((await refreshAt(first, String(rotated.body.refresh_token))).body.error).toBe('invalid_grant');
+
+      // Two instances redeeming one refresh token at once: exactly one wins, and the family is revoked.
+      const raced = await exchangeAt(second);
+      const outcomes = await Promise.all([refreshAt(first, raced.refresh), refreshAt(second, raced.refresh)]);
+      const winners = outcomes.filter((outcome) => outcome.status === 200);
+      expect(winners).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome.body.error === 'invalid_grant')).toHaveLength(1);
+      const winnerRefresh = String(winners[0]?.body.refresh_token);
+      expect((await refreshAt(first, winnerRefresh)).body.error).toBe('invalid_grant');
+      expect((await refreshAt(second, winnerRefresh)).body.error).toBe('invalid_grant');
     } finally {
       for (const server of servers) await server.stop();
       await postgres.dropDatabase(name);

@@ -65,7 +65,8 @@ export function signRaw(headerText: string, payloadText: string, key: TestKey): 
   const input = `${b64url(headerText)}.${b64url(payloadText)}`;
   const data = Buffer.from(input, 'ascii');
   let signature: Buffer;
-  if (key.alg === 'ES256') signature = sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  // Low S, as this server's own signer makes them (ecdsa-signature.ts): tests sign "own" tokens here too.
+  if (key.alg === 'ES256') signature = toLowS(sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }), 32);
   else if (key.alg === 'PS256') signature = sign('sha256', data, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
   else signature = sign('sha256', data, key.privateKey);
   return `${input}.${signature.toString('base64url')}`;

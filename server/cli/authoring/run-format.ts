@@ -13,9 +13,11 @@ export const TIME_CLAIMS: ReadonlySet<string> = new Set(['exp', 'iat', 'nbf', 'a
 export interface RunReport {
   status: number;
   body: Record<string, unknown>;
-  tokens: Array<{ kind: string; token: string; header: Record<string, unknown>; claims: Record<string, unknown> }>;
+  tokens: Array<{ kind: string; format?: 'opaque'; token: string; header: Record<string, unknown>; claims: Record<string, unknown> }>;
   logs: LocalRunResult['logs'];
   diagnostic: LocalRunResult['diagnostic'];
+  /** Members of the procedure's response the server corrected to match the issued token (empty: none). */
+  corrections: NonNullable<LocalRunResult['corrections']>;
 }
 
 /** The `--json` document. */
@@ -23,10 +25,29 @@ export function runReport(result: LocalRunResult): RunReport {
   return {
     status: result.status,
     body: result.body,
-    tokens: result.issued.map((t) => ({ kind: t.kind, token: t.token, header: t.header, claims: t.claims })),
+    // `format` marks references (opaque access tokens, refresh tokens): their claims are what they resolve to.
+    tokens: result.issued.map((t) => ({ kind: t.kind, ...(t.format === 'opaque' ? { format: 'opaque' as const } : {}), token: t.token, header: t.header, claims: t.claims })),
     logs: result.logs,
     diagnostic: result.diagnostic,
+    corrections: result.corrections ?? [],
   };
+}
+
+function shown(value: unknown): string {
+  return value === null || value === undefined ? '(absent)' : JSON.stringify(value);
+}
+
+/**
+ * The note shown when the server corrected the procedure's response (the server logs a warning
+ * then): one line per member, what the procedure returned and what the client receives.
+ */
+export function correctionLines(corrections: LocalRunResult['corrections'], indentBy = ''): string[] {
+  if (!corrections || corrections.length === 0) return [];
+  const width = Math.max(...corrections.map((c) => c.member.length));
+  return [
+    `${indentBy}note: the server corrected the procedure's response to match the issued token (the server logs a warning):`,
+    ...corrections.map((c) => `${indentBy}  ${c.member.padEnd(width)}  returned ${shown(c.returned)}, sent ${shown(c.sent)}`),
+  ];
 }
 
 /** "now+300s" / "now-5s" / "now": the form the test matchers use. */
@@ -106,6 +127,7 @@ export function formatRunHuman(result: LocalRunResult, options: HumanFormatOptio
   const error = typeof result.body.error === 'string' ? result.body.error : null;
   const description = typeof result.body.error_description === 'string' ? result.body.error_description : null;
   out.push(error ? `HTTP ${result.status} ${error}${description ? `: ${description}` : ''}` : `HTTP ${result.status}`);
+  out.push(...correctionLines(result.corrections));
 
   if (result.diagnostic) {
     const d = result.diagnostic;
@@ -120,6 +142,16 @@ export function formatRunHuman(result: LocalRunResult, options: HumanFormatOptio
   out.push('', 'response body:', indent(JSON.stringify(result.body, null, 2), '  '));
 
   result.issued.forEach((token, index) => {
+    if (token.format === 'opaque') {
+      // A reference has no header: what it resolves to (at introspection, or at the refresh grant) is shown.
+      out.push(
+        '',
+        `issued ${token.kind} #${index + 1} (opaque reference ${token.token})`,
+        '  resolves to:',
+        indent(formatClaims(token.claims, options.nowMs), '    '),
+      );
+      return;
+    }
     out.push(
       '',
       `issued ${token.kind} #${index + 1}`,

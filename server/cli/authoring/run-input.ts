@@ -8,6 +8,7 @@ import { FLOW_IDS } from '../../store/types.ts';
 import type { FlowId } from '../../store/types.ts';
 import { CliError } from '../exit-codes.ts';
 import type { LocalRunInput } from './local-run.ts';
+import { localClientProblem } from './client-input.ts';
 
 export interface RunFlags {
   flow?: string;
@@ -26,6 +27,7 @@ export interface RunFlags {
 const FLOW_ALIASES: Readonly<Record<string, FlowId>> = {
   'token-exchange': 'oauth-token-oauth-token-exchange',
   'client-credentials': 'oauth-token-client-credentials',
+  refresh: 'oauth-token-refresh',
 };
 
 /** A flow id, or its short alias (`token-exchange`, `client-credentials`). */
@@ -116,7 +118,12 @@ export function buildLocalRunInput(file: string, flags: RunFlags, cwd: string): 
     throw new CliError('give either --actor-token or --actor-claims, not both');
   }
   const input: LocalRunInput = { flow: parseFlow(flags.flow), procedure: readProcedureFile(file, cwd) };
-  if (flags.client !== undefined) input.client = parseJsonObjectArgument(flags.client, '--client', cwd);
+  if (flags.client !== undefined) {
+    input.client = parseJsonObjectArgument(flags.client, '--client', cwd);
+    // The admin API's client, validated as the admin API does: a typo is an error, never ignored.
+    const problem = localClientProblem(input.client);
+    if (problem !== null) throw new CliError(`--client: ${problem}`);
+  }
   if (flags.subjectToken !== undefined) input.subjectToken = parseTokenArgument(flags.subjectToken, '--subject-token', cwd);
   if (flags.subjectClaims !== undefined) {
     input.subjectClaims = parseJsonObjectArgument(flags.subjectClaims, '--subject-claims', cwd);

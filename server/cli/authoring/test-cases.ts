@@ -10,6 +10,7 @@ import type { FlowId } from '../../store/types.ts';
 import { FLOW_IDS } from '../../store/types.ts';
 import { findMatcherErrors } from './matchers.ts';
 import type { LocalRunInput } from './local-run.ts';
+import { localClientProblem } from './client-input.ts';
 
 /**
  * A case's input: the local runner's input as a test file writes it. Claims may hold `<now+N>`
@@ -79,10 +80,11 @@ const INPUT_KEYS = new Set([
 ]);
 const EXPECT_KEYS = new Set(['status', 'error', 'body', 'token', 'tokens', 'logs', 'diagnostic']);
 const TOKEN_KEYS = new Set(['kind', 'header', 'claims']);
-const TOKEN_KINDS = new Set(['access_token', 'jwt', 'id_token']);
+const TOKEN_KINDS = new Set(['access_token', 'jwt', 'id_token', 'refresh_token']);
 const FLOW_ALIASES: Readonly<Record<string, FlowId>> = {
   'token-exchange': 'oauth-token-oauth-token-exchange',
   'client-credentials': 'oauth-token-client-credentials',
+  refresh: 'oauth-token-refresh',
 };
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -100,6 +102,11 @@ function validateInput(input: unknown, where: string): string[] {
   const errors = unknownKeys(input, INPUT_KEYS, where);
   for (const key of ['client', 'subjectClaims', 'actorClaims']) {
     if (input[key] !== undefined && !isObject(input[key])) errors.push(`${where}.${key}: expected an object`);
+  }
+  if (isObject(input.client)) {
+    // The admin API's client, checked against its JSON Schema (`"scopes"` is an error, not ignored).
+    const problem = localClientProblem(input.client);
+    if (problem !== null) errors.push(`${where}.client: ${problem}`);
   }
   for (const key of ['subjectToken', 'subjectTokenType', 'actorToken', 'actorTokenType']) {
     if (input[key] !== undefined && typeof input[key] !== 'string') errors.push(`${where}.${key}: expected a string`);
@@ -225,7 +232,9 @@ export function loadTestFile(file: string): LoadResult {
   try {
     document = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    return { ok: false, errors: [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`] };
+    // The whole message: YAML's ends "at line 4, column 1:" followed by the offending line and a caret.
+    const message = (err as Error).message.replace(/\s+$/, '');
+    return { ok: false, errors: [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${message}`] };
   }
   return parseTestDocument(document, file);
 }

@@ -36,6 +36,8 @@ export function registerServeCommand(program: Command): void {
         'TOKENPROC_SANDBOX_CPU_MS, TOKENPROC_SANDBOX_WALL_MS, TOKENPROC_SANDBOX_MEMORY_MB, TOKENPROC_SANDBOX_ISOLATES,\n' +
         'TOKENPROC_SANDBOX_SYNC_MS (limit of a call on the synchronous path, default 20),\n' +
         'TOKENPROC_WORKER_MAX_RSS_MB (a worker past this resident memory is replaced, default 1536),\n' +
+        'TOKENPROC_MANAGEMENT_PORT, TOKENPROC_MANAGEMENT_HOST (serve /metrics, /healthz, /readyz there instead; host default 127.0.0.1),\n' +
+        'TOKENPROC_HEADERS_TIMEOUT, TOKENPROC_REQUEST_TIMEOUT (seconds, default 10 and 30), TOKENPROC_MAX_CONNECTIONS (default 900),\n' +
         'TOKENPROC_SIGNING_ALG (ES256 or RS256, default ES256), TOKENPROC_ALLOW_HTTP_ISSUER=true (allow a plain-http issuer on a non-loopback host; test networks only).',
     )
     .action(async (options: ServeOptions) => {
@@ -53,7 +55,7 @@ export function registerServeCommand(program: Command): void {
 
 /** The first process: starts and watches the workers, and forwards stop signals to them. */
 async function supervise(config: ServerConfig): Promise<void> {
-  const supervisor = startSupervisor({ workers: config.workers, logger: createLogger({ level: config.logLevel }) });
+  const supervisor = startSupervisor({ workers: config.workers, logger: createLogger({ level: config.logLevel }), management: config.management });
   const stop = (signal: string) => void supervisor.stop(signal);
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -38,7 +38,11 @@ export class ClientCredentialsGrant implements GrantHandler {
     const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
     if (!procedure.ok) return refused(procedure.error);
 
-    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, null);
+    // A token derives from nothing here, except the refresh family of its request when the client
+    // may have refresh tokens (so revoking that refresh token revokes the access token too).
+    const refresh = this.services.lifecycle.newFamilyPermission(client, false, []);
+    const lineage = refresh.allowed ? [refresh.familyId] : [];
+    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, null, { lineage, refresh });
     const initialized = issuance.initialize({ audiences: targets.value, scopes, subjectAttributes: {}, contextAttributes: {} });
     if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
 
@@ -61,6 +65,10 @@ export class ClientCredentialsGrant implements GrantHandler {
         initialized,
       },
     });
+    if (result.response.ok) {
+      const stored = await this.services.lifecycle.storeCarried(result.response.value, result.issued);
+      if (!stored.ok) return { ...result, response: stored };
+    }
     return result;
   }
 }

@@ -14,6 +14,8 @@ import { ProcedureRunner } from '../procedure-runner.ts';
 import type { TokenServices } from '../token-services.ts';
 import { clientView, delegationOf } from '../procedure-input.ts';
 import type { PresentedTokenInput } from '../../../sandbox/types.ts';
+import { derivedLineage, linkOf, type LineageLink } from '../../tokens/lineage.ts';
+import { MAX_LINEAGE_LENGTH } from '../../defaults.ts';
 import {
   TOKEN_TYPE_ACCESS_TOKEN,
   TOKEN_TYPE_ID_TOKEN,
@@ -26,7 +28,13 @@ const FLOW = 'oauth-token-oauth-token-exchange' as const;
 /** Token types accepted as subject_token_type / actor_token_type. */
 const PRESENTED_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
 /** Token types this grant can issue. */
-const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
+const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN]);
+
+/** A validated presented token and what it is known by in lineages. */
+interface Presented {
+  input: PresentedTokenInput;
+  link: LineageLink;
+}
 
 interface ExchangeParameters {
   subjectToken: string;
@@ -65,20 +73,21 @@ export class TokenExchangeGrant implements GrantHandler {
     if (actorToken !== null && actorTokenType === null) return fail(invalidRequest('actor_token_type is required with actor_token'));
     if (actorToken === null && actorTokenType !== null) return fail(invalidRequest('actor_token_type must not be sent without actor_token'));
     if (actorTokenType !== null && !PRESENTED_TYPES.has(actorTokenType)) return fail(invalidRequest('Unsupported actor_token_type'));
-    if (requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN) return fail(invalidRequest('Refresh tokens are not issued by token exchange'));
     if (requestedTokenType !== null && !ISSUABLE_TYPES.has(requestedTokenType)) return fail(invalidRequest('Unsupported requested_token_type'));
     const targets = requestedTargets(params, this.services.config.maxTargets);
     if (!targets.ok) return targets;
     return ok({ subjectToken, subjectTokenType, actorToken, actorTokenType, requestedTokenType, scopes: requestedScopes(params), targets: targets.value });
   }
 
-  private async presented(client: ClientRecord, token: string, tokenType: string, role: 'subject' | 'actor'): Promise<Result<PresentedTokenInput>> {
+  private async presented(client: ClientRecord, token: string, tokenType: string, role: 'subject' | 'actor'): Promise<Result<Presented>> {
     const validation = await this.services.validator.validate({ token, tokenType, callerClientId: client.client_id, role });
     if (validation.status === 'valid') {
-      return ok({ value: token, type: tokenType, claims: validation.claims, delegation: delegationOf(validation.claims) });
+      const { claims } = validation;
+      const link = linkOf(validation.source.kind === 'self' ? { kind: 'own', claims } : { kind: 'foreign', claims, value: token });
+      return ok({ input: { value: token, type: tokenType, claims, delegation: delegationOf(claims) }, link });
     }
     if (validation.status === 'unvalidated' && client.accept_unvalidated_tokens) {
-      return ok({ value: token, type: tokenType, claims: null, delegation: null });
+      return ok({ input: { value: token, type: tokenType, claims: null, delegation: null }, link: linkOf({ kind: 'unvalidated', value: token }) });
     }
     return fail(invalidRequest(validation.reason));
   }
@@ -112,38 +121,62 @@ export class TokenExchangeGrant implements GrantHandler {
     if (!parsed.ok) return refused(parsed.error);
     const p = parsed.value;
 
-    const subject = await this.presented(client, p.subjectToken, p.subjectTokenType, 'subject');
-    if (!subject.ok) return refused(subject.error);
-    let actor: PresentedTokenInput | null = null;
+    const subjectResult = await this.presented(client, p.subjectToken, p.subjectTokenType, 'subject');
+    if (!subjectResult.ok) return refused(subjectResult.error);
+    const subject = subjectResult.value;
+    let actor: Presented | null = null;
     if (p.actorToken !== null && p.actorTokenType !== null) {
       const validated = await this.presented(client, p.actorToken, p.actorTokenType, 'actor');
       if (!validated.ok) return refused(validated.error);
       actor = validated.value;
     }
 
+    // What is issued derives from the subject and the actor (server/tokens/lineage.ts); a client
+    // allowed refresh tokens also names the family a refresh token of this request would start.
+    const parents = actor ? [subject.link, actor.link] : [subject.link];
+    const lineage = derivedLineage(parents);
+    const lifecycle = this.services.lifecycle;
+    // Delegated tokens are not refreshable: an actor token, or a subject already carrying `act`.
+    const delegated = actor !== null || (subject.input.claims !== null && subject.input.claims.act !== undefined);
+    const refresh = lineage === null ? null : lifecycle.newFamilyPermission(client, delegated, lineage);
+    const tokenLineage = lineage === null || refresh === null ? null : refresh.allowed ? derivedLineage(parents, [refresh.familyId]) : lineage;
+    if (lineage === null || refresh === null || tokenLineage === null) {
+      return refused(invalidRequest(`The subject and actor tokens derive from too many tokens (at most ${MAX_LINEAGE_LENGTH} in a chain); start again from a fresh token`));
+    }
+    if (p.requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN && !refresh.allowed) {
+      return refused(oauthError(refresh.refusal.error, `A refresh token cannot be issued: ${refresh.refusal.description}`));
+    }
+
     const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
     if (!procedure.ok) return refused(procedure.error);
 
-    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, subject.value.claims);
+    const issuance = new IssuanceHost(this.services.issuancePolicy(), client, subject.input.claims, { lineage: tokenLineage, refresh });
     const result = await this.services.runner.run({
       procedure: procedure.value,
       issuance,
       requestId: request.requestId,
       includeIssuedTokenType: true,
+      refreshTokenRequested: p.requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN,
       nowSeconds: this.services.nowSeconds,
       onLog: this.services.onProcedureLog,
       input: {
         flow: FLOW,
         client: clientView(client),
         request: request.view,
-        subjectToken: subject.value,
-        actorToken: actor,
+        subjectToken: subject.input,
+        actorToken: actor?.input ?? null,
         requestedScopes: p.scopes,
         requestedAudiences: p.targets,
         requestedTokenType: p.requestedTokenType,
         initialized: null,
       },
     });
-    return { ...result, subjectSub: subject.value.claims?.sub ?? null, actorSub: actor?.claims?.sub ?? null };
+    const who = { subjectSub: subject.input.claims?.sub ?? null, actorSub: actor?.input.claims?.sub ?? null };
+    if (result.response.ok) {
+      // Refresh tokens and opaque access tokens exist once stored; a JWT access token writes nothing.
+      const stored = await lifecycle.storeCarried(result.response.value, result.issued);
+      if (!stored.ok) return { ...result, response: stored, ...who };
+    }
+    return { ...result, ...who };
   }
 }
