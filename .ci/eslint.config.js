@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'admin/web/dist/', 'bench/node_modules/', 'client/dist/', 'coverage/', 'data/'] },
+  { ignores: ['node_modules/', 'dist/', 'admin/web/dist/', 'bench/node_modules/', 'client/dist/', 'coverage/', 'data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

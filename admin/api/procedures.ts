@@ -8,6 +8,7 @@ import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
 import { sha256Hex } from '../../server/configuration/records.ts';
+import { procedureWarnings } from '../../server/cli/authoring/lint.ts';
 import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
 
@@ -55,10 +56,12 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
       sendAdminError(res, 'invalid_procedure', 'The procedure does not compile', { details: compiled.diagnostics });
       return;
     }
+    // What `tokenproc check` finds: the version is stored all the same, and the author is told.
+    const warnings = procedureWarnings(source, flow);
     try {
       const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res));
       await committed();
-      res.status(version.version === 1 ? 201 : 200).json(versionSummary(version));
+      res.status(version.version === 1 ? 201 : 200).json({ ...versionSummary(version), warnings });
     } catch (err) {
       if (isStoreConflictError(err)) return sendAdminError(res, err.code, err.message);
       throw err;
@@ -117,6 +120,8 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
       issued: result.issued.map(({ kind, header, claims }) => ({ kind, header, claims })),
       logs: result.logs,
       diagnostic: result.diagnostic,
+      // What the server changed in the procedure's response to match the issued token (it logs a warning for it).
+      corrections: result.corrections ?? [],
     });
   }));
 

@@ -9,7 +9,10 @@ const { spawn } = require('node:child_process');
 const { pathToFileURL } = require('node:url');
 
 const root = path.resolve(__dirname, '..', '..');
-const entry = path.join(root, 'server', 'cli', 'main.ts');
+// A checkout runs its TypeScript sources; the published package has none (Node does not strip types
+// inside node_modules) and runs the JavaScript its `prepack` built into dist/.
+const sourceEntry = path.join(root, 'server', 'cli', 'main.ts');
+const entry = fs.existsSync(sourceEntry) ? sourceEntry : path.join(root, 'dist', 'server', 'cli', 'main.js');
 const major = Number(process.versions.node.split('.')[0]);
 const hasFlag = process.execArgv.includes('--no-node-snapshot');
 

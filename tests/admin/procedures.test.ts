@@ -29,7 +29,7 @@ describe('upload and versions', () => {
   it('stores the first upload as version 1 and answers its sha256', async () => {
     const result = await server.admin('PUT', '/procedures/marking', { flow: CC_FLOW, source: v1 });
     expect(result.status).toBe(201);
-    expect(result.body).toEqual({ id: 'marking', version: 1, sha256: sha256Hex(v1), flow: CC_FLOW });
+    expect(result.body).toEqual({ id: 'marking', version: 1, sha256: sha256Hex(v1), flow: CC_FLOW, warnings: [] });
   });
 
   it('refuses a script that does not compile with 422 at its line, leaving the active version alone', async () => {
@@ -48,10 +48,33 @@ describe('upload and versions', () => {
     expect((await server.admin('GET', '/procedures/marking/versions')).body).toHaveLength(1);
   });
 
+  it("answers what `tokenproc check` finds as warnings next to the stored version", async () => {
+    const source = [
+      'function result(context) {',
+      '  var subject = context.getPresentedSubjectTokens();',
+      '  var claims = new Packages.org.jose4j.jwt.JwtClaims();',
+      '  return { access_token: context.subjectToken };',
+      '}',
+      '',
+    ].join('\n');
+    const result = await server.admin('PUT', '/procedures/linted', { flow: TE_FLOW, source });
+    expect(result.status).toBe(201);
+    expect(result.body).toMatchObject({ id: 'linted', version: 1, sha256: sha256Hex(source), flow: TE_FLOW });
+    const warnings = result.body.warnings as Array<Record<string, unknown>>;
+    expect(warnings.map((w) => [w.line, w.column, w.rule])).toEqual([
+      [2, 25, 'unknown-api'],
+      [3, 20, 'unknown-global'],
+      [4, 34, 'unknown-property'],
+    ]);
+    expect(warnings[0]?.message).toBe('the context has no method `getPresentedSubjectTokens`: did you mean getPresentedSubjectToken?');
+    expect(Object.keys(warnings[0] ?? {}).sort()).toEqual(['column', 'line', 'message', 'rule']);
+    expect((await server.admin('DELETE', '/procedures/linted')).status).toBe(204);
+  });
+
   it('makes the second upload version 2, active, with the history flagging it', async () => {
     const result = await server.admin('PUT', '/procedures/marking', { flow: CC_FLOW, source: v2 });
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ id: 'marking', version: 2, sha256: sha256Hex(v2), flow: CC_FLOW });
+    expect(result.body).toEqual({ id: 'marking', version: 2, sha256: sha256Hex(v2), flow: CC_FLOW, warnings: [] });
     expect((await server.admin('GET', '/procedures/marking')).body).toMatchObject({ version: 2, source: v2 });
 
     const versions = await server.admin('GET', '/procedures/marking/versions');
@@ -173,6 +196,13 @@ describe('dry-run', () => {
     expect(onSource.status).toBe(200);
     expect((onSource.body.issued as Array<{ claims: Record<string, unknown> }>)[0]?.claims.v).toBe(77);
     expect(onSource.body.logs).toEqual([{ level: 'info', message: 'dry run of 77' }]);
+    expect(onSource.body.corrections).toEqual([]);
+
+    // A response the server has to correct (the scope of Curity's downscoping tutorial) says so.
+    const overclaiming = markingProcedure(78).replace('scope: data.scope', "scope: 'read write'");
+    const corrected = await server.admin('POST', '/procedures/marking/dry-run', { flow: CC_FLOW, source: overclaiming, client: { scope: 'read write' }, params: { scope: 'read' } });
+    expect(corrected.status).toBe(200);
+    expect(corrected.body.corrections).toEqual([{ member: 'scope', returned: 'read write', sent: 'read' }]);
 
     const refused = await server.admin('POST', '/procedures/marking/dry-run', {
       flow: CC_FLOW,

@@ -158,6 +158,58 @@ describe('lintProcedure', () => {
     expect(findings[1]?.message).toContain('did you mean secondsUntil?');
   });
 
+  it('flags Java interop at any depth, and not when only probed with typeof', () => {
+    const source = `function result(context) {
+  var claims = new Packages.org.jose4j.jwt.JwtClaims();
+  var Base64 = Java.type('java.util.Base64');
+  var javaLang = Packages.java.lang;
+  if (typeof Java !== 'undefined') { logger.info('Nashorn'); }
+  return { claims: claims, b: Base64, j: javaLang };
+}`;
+    const findings = lintProcedure(source);
+    expect(findings.map((f) => [f.rule, f.line, f.column])).toEqual([
+      ['unknown-global', 2, 20],
+      ['unknown-global', 3, 16],
+      ['unknown-global', 4, 18],
+    ]);
+    expect(findings.every((f) => f.message.includes('Java interop'))).toBe(true);
+  });
+
+  it('flags calls on undefined names however deep the member chain', () => {
+    const findings = lintProcedure('function result(context) { return { a: jose.util.decode(1) }; }');
+    expect(findings.map((f) => [f.rule, f.message])).toEqual([['unknown-global', '`jose` is not defined']]);
+  });
+
+  it('flags reads of members the API lacks, with the nearest name', () => {
+    const source = `function result(context) {
+  var value = context.subjectTokenValu;
+  var id = context.client.clientId;
+  var full = context.getInitializedContext(null, null, [], []);
+  var issuer = full.accessTokenIssuer.issuer;
+  var fine = [context.client.id, context.presentedSubjectToken, context?.requestedScopes, context.getClient, context.constructor];
+  return { value: value, id: id, issuer: issuer, fine: fine };
+}`;
+    const findings = lintProcedure(source);
+    expect(findings.map((f) => [f.rule, f.line, f.column])).toEqual([
+      ['unknown-property', 2, 23],
+      ['unknown-property', 3, 27],
+      ['unknown-property', 5, 39],
+    ]);
+    expect(findings[0]?.message).toBe('the context has no member `subjectTokenValu` (it reads as undefined): did you mean subjectTokenValue?');
+    expect(findings[1]?.message).toContain('context.client has no member `clientId`');
+  });
+
+  it('does not flag members the script sets itself, writes, deletes or typeof probes', () => {
+    const source = `function result(context) {
+  context.mine = 1;
+  var a = context.mine;
+  if (typeof context.futureMember === 'function') { a = 2; }
+  delete context.other;
+  return { a: a, s: context.toString() };
+}`;
+    expect(lintProcedure(source)).toEqual([]);
+  });
+
   it('reports a parse error with its location instead of throwing', () => {
     const [finding] = lintProcedure('function result(context) {\n  return {\n}');
     expect(finding).toMatchObject({ rule: 'parse', severity: 'error', line: 3, column: 2 });

@@ -58,6 +58,10 @@ describe('run flags → LocalRunInput', () => {
     expect(attempt({}, 'missing.js')).toThrow(new CliError('missing.js: cannot read procedure: no such file'));
     expect(attempt({ client: '@nope.json' })).toThrow('--client: cannot read nope.json: no such file');
     expect(attempt({ client: '@bad.json' })).toThrow('--client: expected a JSON object');
+    // The admin API's client schema: a typo is an error naming the member, with the likely one.
+    expect(attempt({ client: '{"scopes": "invoicing"}' })).toThrow('--client: "scopes" is not allowed: did you mean "scope"?');
+    expect(attempt({ client: '{"audiences": "https://x.example"}' })).toThrow(/^--client: "audiences" /);
+    expect(attempt({ client: '{"scope": "invoicing", "audiences": ["https://x.example"], "properties": {"k": "v"}}' })).not.toThrow();
     expect(attempt({ subjectClaims: '{sub: 1}' })).toThrow(/^--subject-claims: not valid JSON/);
     expect(attempt({ subjectClaims: '{}', subjectToken: 'x' })).toThrow('give either --subject-token or --subject-claims, not both');
     expect(attempt({ flow: 'password' })).toThrow(/^unknown flow "password"/);
@@ -173,7 +177,30 @@ describe('run output', () => {
       tokens: [{ kind: 'access_token', token: 'eyJ.a.b', header: issued.issued[0]?.header, claims: issued.issued[0]?.claims }],
       logs: issued.logs,
       diagnostic: null,
+      corrections: [],
     });
+  });
+
+  it("shows the server's corrections of the response as a note, and in the JSON document", () => {
+    const corrected: LocalRunResult = {
+      ...issued,
+      corrections: [
+        { member: 'scope', returned: 'invoicing trigger_invoicing', sent: 'invoicing' },
+        { member: 'issued_token_type', returned: null, sent: 'urn:ietf:params:oauth:token-type:access_token' },
+      ],
+    };
+    const text = formatRunHuman(corrected, { file: 'p.js', source: '', procedureId: 'p', nowMs: NOW_MS });
+    expect(text).toContain(
+      [
+        'HTTP 200',
+        "note: the server corrected the procedure's response to match the issued token (the server logs a warning):",
+        '  scope              returned "invoicing trigger_invoicing", sent "invoicing"',
+        '  issued_token_type  returned (absent), sent "urn:ietf:params:oauth:token-type:access_token"',
+        '',
+      ].join('\n'),
+    );
+    expect(runReport(corrected).corrections).toEqual(corrected.corrections);
+    expect(formatRunHuman(issued, { file: 'p.js', source: '', procedureId: 'p', nowMs: NOW_MS })).not.toContain('note:');
   });
 
   it('formats located messages like a compiler', () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { discoverTestFiles, loadTestFile, parseTestDocument } from '../../server/cli/authoring/test-cases.ts';
 import { buildCaseRunInput, caseNowMs, evaluateCase, runTests } from '../../server/cli/authoring/test-runner.ts';
+import { escapeXml, jsonReporter, junitReporter } from '../../server/cli/authoring/test-reporters.ts';
 import type { LocalRunInput, LocalRunResult } from '../../server/cli/authoring/local-run.ts';
 
 const NOW_SECONDS = 1_767_225_600;
@@ -217,6 +218,72 @@ describe('runTests', () => {
       ['✗ procs/p.test.json › wrong scope', '    token.claims.scope', '      expected: "invoicing"', '      actual:   "other"', '    response: HTTP 200'].join('\n'),
     );
     expect(output.endsWith('\n2 passed, 2 failed\n')).toBe(true);
+  });
+
+  it('writes JUnit XML for CI: a suite per file, a case per case, failures and file errors, all escaped', async () => {
+    let out = '';
+    let err = '';
+    const reporter = junitReporter({ out: (t) => (out += t), err: (t) => (err += t) });
+    const summary = await runTests([], { runLocally: fakeRunner, cwd: dir, write: () => undefined, reporter });
+    expect(summary).toEqual({ passed: 2, failed: 2, fileErrors: 1 });
+    expect(err).toBe('2 passed, 2 failed\n');
+    expect(out.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="tokenproc test" tests="4" failures="1" errors="1" ')).toBe(true);
+    expect(out).toContain('<testsuite name="procs/p.test.json" tests="2" failures="1" errors="0" ');
+    expect(out).toMatch(/<testcase classname="procs\/p.test.json" name="downscopes" time="\d+\.\d{3}"\/>/);
+    expect(out).toContain('<failure message="differs at token.claims.scope" type="AssertionError">token.claims.scope\n  expected: &quot;invoicing&quot;\n  actual:   &quot;other&quot;\nresponse: HTTP 200');
+    expect(out).toContain('<testcase classname="procs/broken.test.json" name="(test file)" time="0.000">\n      <error message="invalid test file" type="TestFileError">');
+    // Every element opened is closed, in order (a well-formedness check without an XML parser).
+    const stack: string[] = [];
+    for (const [, closing, name, selfClosing] of out.matchAll(/<(\/?)([a-z-]+)[^>]*?(\/?)>/g)) {
+      if (closing) expect(stack.pop()).toBe(name);
+      else if (!selfClosing) stack.push(name ?? '');
+    }
+    expect(stack).toEqual([]);
+    expect(escapeXml('a<b>&"c\' \u0001')).toBe('a&lt;b&gt;&amp;&quot;c&apos; \uFFFD');
+  });
+
+  it('writes one JSON document with every case', async () => {
+    let out = '';
+    const reporter = jsonReporter({ out: (t) => (out += t), err: () => undefined });
+    await runTests(['procs/p.test.json'], { runLocally: fakeRunner, cwd: dir, write: () => undefined, reporter });
+    const document = JSON.parse(out) as { passed: number; failed: number; cases: Array<Record<string, unknown>> };
+    expect(document).toMatchObject({ passed: 1, failed: 1, fileErrors: 0, errors: [] });
+    expect(document.cases.map((c) => [c.name, c.status])).toEqual([
+      ['downscopes', 'passed'],
+      ['wrong scope', 'failed'],
+    ]);
+    expect(document.cases[1]).toMatchObject({ message: 'differs at token.claims.scope', details: expect.stringContaining('expected: "invoicing"') });
+  });
+
+  it("checks a case's client against the admin API's client schema", () => {
+    const loaded = parseTestDocument({ procedure: './p.js', cases: [{ name: 'a', input: { client: { scopes: 'x' } }, expect: { status: 200 } }] }, path.join(dir, 't.test.json'));
+    expect(loaded).toEqual({ ok: false, errors: ['cases[0].input.client: "scopes" is not allowed: did you mean "scope"?'] });
+  });
+
+  it('shows the whole YAML error, with the offending line', async () => {
+    writeFileSync(path.join(dir, 'procs', 'bad.test.yaml'), ['procedure: ./p.js', 'cases:', '  - name: a', ' expect:', '      status: 200', ''].join('\n'));
+    let output = '';
+    await runTests(['procs/bad.test.yaml'], { runLocally: fakeRunner, cwd: dir, write: (t) => (output += t) });
+    rmSync(path.join(dir, 'procs', 'bad.test.yaml'));
+    expect(output).toContain('    not valid YAML: All mapping items must start at the same column at line 4, column 1:\n\n      - name: a\n     expect:\n    ^\n');
+  });
+
+  it('notes under a passing case that the server corrected the response', async () => {
+    let output = '';
+    const correcting = async (input: LocalRunInput): Promise<LocalRunResult> => ({
+      ...(await fakeRunner(input)),
+      corrections: [{ member: 'scope', returned: 'invoicing trigger_invoicing', sent: 'invoicing' }],
+    });
+    await runTests(['procs/p.test.json'], { runLocally: correcting, cwd: dir, write: (t) => (output += t), filter: 'downscopes' });
+    expect(output).toBe(
+      [
+        '✓ procs/p.test.json › downscopes',
+        "    note: the server corrected the procedure's response to match the issued token (the server logs a warning):",
+        '      scope  returned "invoicing trigger_invoicing", sent "invoicing"',
+        '1 passed, 0 failed',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('filters cases by name and reports a runner crash as a failure', async () => {

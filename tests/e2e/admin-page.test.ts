@@ -258,6 +258,24 @@ describe('admin web page in headless Chromium', () => {
     });
   });
 
+  it("publishes a procedure with what `tokenproc check` finds, listed and marked in the editor", async () => {
+    await step('publish with lint warnings', async () => {
+      await page.locator('#nav-procedures').click();
+      await page.locator('#new-procedure-id').fill('linted-exchange');
+      await page.locator('#new-procedure-flow').selectOption('oauth-token-oauth-token-exchange');
+      await page.locator('#new-procedure-open').click();
+      await page.locator('#editor .cm-content', { hasText: 'function result' }).waitFor();
+      await replaceEditorText(VERSION_1.replace('context.getPresentedSubjectToken()', 'context.getPresentedSubjectTokens()'));
+      await page.locator('#publish').click();
+      await page.locator('#publish-status[data-kind="warning"]', { hasText: 'Published version 1' }).waitFor();
+      const warnings = await page.locator('#lint-warnings li').allTextContents();
+      expect(warnings).toEqual([
+        'Line 2, column 27: the context has no method `getPresentedSubjectTokens`: did you mean getPresentedSubjectToken? [unknown-api]',
+      ]);
+      await page.locator('#editor .cm-line').nth(1).locator('.cm-lintRange-warning').first().waitFor();
+    });
+  });
+
   it('signs out, forgets the key, and kept to its own origin without console errors', async () => {
     await step('sign out', async () => {
       await page.locator('#signout').click();

@@ -102,7 +102,7 @@ export function shortHash(sha256) {
 /**
  * A status line that screen readers announce.
  * @param {HTMLElement} element
- * @param {'ok' | 'error' | 'info'} kind
+ * @param {'ok' | 'warning' | 'error' | 'info'} kind
  * @param {string} text
  */
 export function setStatus(element, kind, text) {

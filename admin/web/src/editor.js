@@ -76,7 +76,7 @@ export function diagnosticAt(doc, error) {
   const line = doc.line(Math.min(Math.max(1, Math.trunc(error.line) || 1), doc.lines));
   const from = Math.min(line.from + Math.max(0, (Math.trunc(error.column) || 1) - 1), line.to);
   // Underline from the column to the end of the line; an empty line gets a zero-width mark.
-  return { from, to: from < line.to ? line.to : from, severity: 'error', source: 'server', message: error.message };
+  return { from, to: from < line.to ? line.to : from, severity: error.severity ?? 'error', source: 'server', message: error.message };
 }
 
 /**

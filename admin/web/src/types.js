@@ -10,12 +10,16 @@
  *   created_at: Timestamp, created_by: string }} Procedure
  * @typedef {{ id: string, version: number, flow: string, sha256: string, created_at: Timestamp,
  *   created_by: string, active: boolean }} ProcedureVersion
- * @typedef {{ id: string, version: number, sha256: string, flow: string }} PublishedVersion
- * @typedef {{ line: number, column: number, message: string }} CompileError
+ * @typedef {{ line: number, column: number, rule: string, message: string }} LintWarning what
+ *   `tokenproc check` reports; an upload answers them (the version is stored all the same)
+ * @typedef {{ id: string, version: number, sha256: string, flow: string, warnings?: LintWarning[] }} PublishedVersion
+ * @typedef {{ line: number, column: number, message: string, severity?: 'error' | 'warning' }} CompileError
  * @typedef {{ kind: string, header: Record<string, unknown>, claims: Record<string, unknown> }} IssuedToken
  * @typedef {{ level: string, message: string }} ProcedureLogLine
+ * @typedef {{ member: string, returned: unknown, sent: unknown }} ResponseCorrection a member of the
+ *   procedure's response the server made match the issued token
  * @typedef {{ status: number, body: unknown, issued: IssuedToken[], logs: ProcedureLogLine[],
- *   diagnostic?: unknown }} DryRunResult
+ *   diagnostic?: unknown, corrections?: ResponseCorrection[] }} DryRunResult
  * @typedef {Record<string, string | string[]>} FormParams
  * @typedef {{ flow?: string, version?: number, source?: string, client?: Client,
  *   subject_token?: string, subject_claims?: Record<string, unknown>, actor_token?: string,
@@ -36,6 +40,7 @@
 export const FLOWS = /** @type {const} */ ([
   'oauth-token-oauth-token-exchange',
   'oauth-token-client-credentials',
+  'oauth-token-jwt-assertion',
 ]);
 
 export {};

@@ -17,10 +17,14 @@ import {
   INITIALIZED_CONTEXT,
   LOGGER,
   PROCEDURE_GLOBALS,
+  OBJECT_PROTOTYPE_MEMBERS,
   REQUEST,
   TOKEN_ISSUER,
+  apiObjectNamed,
   contextMethodsFor,
+  contextPropertiesFor,
 } from './procedure-api.ts';
+import type { ApiObject } from './procedure-api.ts';
 import { nearestName } from './suggest.ts';
 import type { Severity } from './source-frame.ts';
 
@@ -31,6 +35,7 @@ export type LintRule =
   | 'exp-in-milliseconds'
   | 'unused-issue'
   | 'unknown-api'
+  | 'unknown-property'
   | 'unknown-global';
 
 export interface LintFinding {
@@ -55,6 +60,7 @@ type ApiKind =
   | 'client'
   | 'request'
   | 'issuer'
+  | 'idTokenIssuer'
   | 'delegationIssuer'
   | 'delegation'
   | 'logger'
@@ -70,7 +76,9 @@ const RETURNED_BY_METHOD: Readonly<Record<string, ApiKind>> = {
   getAccessTokenIssuer: 'issuer',
   getJwtIssuer: 'issuer',
   getDefaultJwtIssuer: 'issuer',
-  getIdTokenIssuer: 'issuer',
+  getIdTokenIssuer: 'idTokenIssuer',
+  getRefreshTokenIssuer: 'issuer',
+  getTransactionTokenIssuer: 'issuer',
   getDelegationIssuer: 'delegationIssuer',
   getPresentedSubjectTokenDelegation: 'delegation',
   getPresentedActorTokenDelegation: 'delegation',
@@ -84,7 +92,9 @@ const READ_AS_PROPERTY: Readonly<Record<string, ApiKind>> = {
   defaultAccessTokenJwtIssuer: 'issuer',
   accessTokenIssuer: 'issuer',
   jwtIssuer: 'issuer',
-  idTokenIssuer: 'issuer',
+  idTokenIssuer: 'idTokenIssuer',
+  refreshTokenIssuer: 'issuer',
+  transactionTokenIssuer: 'issuer',
   delegationIssuer: 'delegationIssuer',
   presentedSubjectTokenDelegation: 'delegation',
   presentedActorTokenDelegation: 'delegation',
@@ -97,6 +107,7 @@ const KIND_LABEL: Readonly<Record<ApiKind, string>> = {
   client: 'context.client',
   request: 'context.request',
   issuer: 'a token issuer',
+  idTokenIssuer: 'the ID token issuer',
   delegationIssuer: 'the delegation issuer',
   delegation: 'a delegation',
   logger: 'logger',
@@ -131,6 +142,15 @@ function isFunctionNode(node: estree.AnyNode | null | undefined): node is Functi
     node?.type === 'FunctionExpression' ||
     node?.type === 'ArrowFunctionExpression'
   );
+}
+
+const isJavaInterop = (name: string): boolean => name === 'Java' || name === 'Packages';
+
+/** The identifier a call's member chain starts from (`a` of `a.b.c()`), if it starts from one. */
+function rootIdentifier(expression: estree.Expression | estree.Super): estree.Identifier | null {
+  let node = unwrapChain(expression);
+  while (node.type === 'MemberExpression') node = unwrapChain(node.object);
+  return node.type === 'Identifier' ? node : null;
 }
 
 /** The top-level `result` function (declaration or `var result = function ...`), if any. */
@@ -325,30 +345,48 @@ export function lintProcedure(source: string, options: LintOptions = {}): LintFi
     if (kind !== undefined && kind !== 'conflict' && kindOf(value) !== kind) variableKinds.set(name, 'conflict');
   }
 
-  const methodsOf = (kind: ApiKind): readonly string[] => {
+  const idTokenIssuer = apiObjectNamed('IdTokenIssuer') ?? TOKEN_ISSUER;
+  const objectOf = (kind: ApiKind): Pick<ApiObject, 'methods' | 'properties'> => {
     switch (kind) {
       case 'context':
-        return contextMethodsFor(options.flow ?? null);
+        return { methods: contextMethodsFor(options.flow ?? null), properties: contextPropertiesFor(options.flow ?? null) };
       case 'initialized':
-        return INITIALIZED_CONTEXT.methods;
+        return INITIALIZED_CONTEXT;
       case 'client':
-        return CLIENT.methods;
+        return CLIENT;
       case 'request':
-        return REQUEST.methods;
+        return REQUEST;
       case 'issuer':
-        return TOKEN_ISSUER.methods;
+        return TOKEN_ISSUER;
+      case 'idTokenIssuer':
+        return idTokenIssuer;
       case 'delegationIssuer':
-        return DELEGATION_ISSUER.methods;
+        return DELEGATION_ISSUER;
       case 'delegation':
-        return DELEGATION.methods;
+        return DELEGATION;
       case 'logger':
-        return LOGGER.methods;
+        return LOGGER;
       case 'exceptionFactory':
-        return EXCEPTION_FACTORY.methods;
+        return EXCEPTION_FACTORY;
       case 'console':
-        return CONSOLE.methods;
+        return CONSOLE;
     }
   };
+  const methodsOf = (kind: ApiKind): readonly string[] => objectOf(kind).methods;
+  /** Everything readable on an API object: its properties, its methods (as values), Object.prototype's. */
+  const readableOn = (kind: ApiKind): Set<string> => {
+    const api = objectOf(kind);
+    return new Set([...api.properties, ...api.methods, ...OBJECT_PROTOTYPE_MEMBERS]);
+  };
+
+  // Members a script sets on an API object itself (`context.mine = 1`) are its own to read back.
+  const assignedMembers = new Set<string>();
+  fullAncestor(program, (node) => {
+    if (node.type === 'AssignmentExpression' && node.left.type === 'MemberExpression') {
+      const name = propertyName(node.left);
+      if (name !== null && kindOf(node.left.object) !== null) assignedMembers.add(name);
+    }
+  });
 
   const millisecondVariables = new Set<string>();
   for (const { name, value } of assignments) {
@@ -369,7 +407,38 @@ export function lintProcedure(source: string, options: LintOptions = {}): LintFi
   const knownGlobals = new Set([...ECMASCRIPT_GLOBALS, ...PROCEDURE_GLOBALS]);
   const reportedGlobals = new Set<string>();
 
-  fullAncestor(program, (node) => {
+  /** A read of a member an API object does not have (`context.subjectToken`): undefined at run time. */
+  const checkPropertyRead = (node: estree.MemberExpression, ancestors: readonly estree.Node[]): void => {
+    const name = propertyName(node);
+    if (name === null || assignedMembers.has(name)) return;
+    const kind = kindOf(node.object);
+    if (kind === null) return;
+    // The node as its parent sees it (an optional chain wraps it).
+    let child: estree.Node = node;
+    let index = ancestors.length - 2;
+    let parent = ancestors[index] as estree.AnyNode | undefined;
+    while (parent?.type === 'ChainExpression') {
+      child = parent;
+      parent = ancestors[--index] as estree.AnyNode | undefined;
+    }
+    if (!parent) return;
+    // Calls are the unknown-api rule's; writes, deletes and typeof probes are no reads of a missing member.
+    if ((parent.type === 'CallExpression' || parent.type === 'NewExpression') && parent.callee === child) return;
+    if (parent.type === 'AssignmentExpression' && parent.left === child) return;
+    if (parent.type === 'UpdateExpression') return;
+    if (parent.type === 'UnaryExpression' && (parent.operator === 'typeof' || parent.operator === 'delete')) return;
+    const readable = readableOn(kind);
+    if (readable.has(name)) return;
+    const suggestion = nearestName(name, [...readable].filter((n) => !OBJECT_PROTOTYPE_MEMBERS.includes(n)));
+    report(
+      'unknown-property',
+      'error',
+      node.property,
+      `${KIND_LABEL[kind]} has no member \`${name}\` (it reads as undefined)` + (suggestion ? `: did you mean ${suggestion}?` : ''),
+    );
+  };
+
+  fullAncestor(program, (node, _state, ancestors) => {
     if (node.type === 'AssignmentExpression' && node.left.type === 'MemberExpression' && propertyName(node.left) === 'exp') {
       checkExp(node.left.property, node.right);
     } else if (node.type === 'Property' && !node.computed) {
@@ -395,7 +464,7 @@ export function lintProcedure(source: string, options: LintOptions = {}): LintFi
         const kind = kindOf(callee.object);
         if (name !== null && kind !== null) {
           const methods = methodsOf(kind);
-          if (!methods.includes(name)) {
+          if (!methods.includes(name) && !OBJECT_PROTOTYPE_MEMBERS.includes(name)) {
             const suggestion = nearestName(name, methods);
             report(
               'unknown-api',
@@ -406,22 +475,49 @@ export function lintProcedure(source: string, options: LintOptions = {}): LintFi
           }
         }
       }
-      // Calls on names defined nowhere: a typo of a global, or Java interop that the sandbox lacks.
-      const root = callee.type === 'MemberExpression' ? unwrapChain(callee.object) : callee;
-      if (root.type === 'Identifier' && !namesDeclared.has(root.name) && !knownGlobals.has(root.name)) {
+      // Calls on names defined nowhere (however deep the member chain: `new Packages.org.jose4j.jwt.JwtClaims()`):
+      // a typo of a global, or Java interop that the sandbox lacks (reported where the name appears, below).
+      const root = rootIdentifier(callee);
+      if (root && !isJavaInterop(root.name) && !namesDeclared.has(root.name) && !knownGlobals.has(root.name)) {
         const key = `${root.name}@${root.start}`;
         if (reportedGlobals.has(key)) return;
         reportedGlobals.add(key);
-        if (root.name === 'Java' || root.name === 'Packages') {
-          report('unknown-global', 'error', root, `\`${root.name}\` (Java interop) does not exist in the sandbox: procedures are plain JavaScript`);
-        } else {
-          const suggestion = nearestName(root.name, [...knownGlobals, ...namesDeclared]);
-          report('unknown-global', 'error', root, `\`${root.name}\` is not defined` + (suggestion ? `: did you mean ${suggestion}?` : ''));
-        }
+        const suggestion = nearestName(root.name, [...knownGlobals, ...namesDeclared]);
+        report('unknown-global', 'error', root, `\`${root.name}\` is not defined` + (suggestion ? `: did you mean ${suggestion}?` : ''));
       }
+    } else if (node.type === 'Identifier' && isJavaInterop(node.name) && !namesDeclared.has(node.name)) {
+      // Java interop anywhere (`Java.type(...)`, `Packages.org.jose4j...`, `var T = Java`), unless guarded by typeof.
+      const parent = ancestors[ancestors.length - 2] as estree.AnyNode | undefined;
+      if (parent?.type === 'UnaryExpression' && parent.operator === 'typeof') return;
+      if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
+      const key = `${node.name}@${node.start}`;
+      if (reportedGlobals.has(key)) return;
+      reportedGlobals.add(key);
+      report('unknown-global', 'error', node, `\`${node.name}\` (Java interop) does not exist in the sandbox: procedures are plain JavaScript`);
+    } else if (node.type === 'MemberExpression') {
+      checkPropertyRead(node, ancestors);
     }
   });
 
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   return findings;
+}
+
+/** One finding as the admin API answers it next to an uploaded version (`warnings`). */
+export interface ProcedureWarning {
+  line: number;
+  column: number;
+  rule: LintRule;
+  message: string;
+}
+
+/**
+ * What `tokenproc check` reports for a source that compiled, in the admin API's shape: the upload
+ * answers them as `warnings` (the version is stored all the same). A source acorn cannot parse but
+ * the sandbox compiled has no findings: the sandbox is the judge of syntax.
+ */
+export function procedureWarnings(source: string, flow: FlowId | null): ProcedureWarning[] {
+  return lintProcedure(source, { flow })
+    .filter((finding) => finding.rule !== 'parse')
+    .map(({ line, column, rule, message }) => ({ line, column, rule, message }));
 }

@@ -4,7 +4,8 @@
  * suggests the nearest of them for a misspelt call.
  */
 import type { FlowId } from '../../store/types.ts';
-import { CONTEXT_BY_FLOW } from '../../../sandbox/procedure-api.ts';
+import { CONTEXT_BY_FLOW, PROCEDURE_API } from '../../../sandbox/procedure-api.ts';
+import type { ApiObject } from '../../../sandbox/procedure-api.ts';
 
 export {
   CLIENT,
@@ -30,6 +31,22 @@ export type { ApiMember, ApiObject } from '../../../sandbox/procedure-api.ts';
 
 /** Methods callable on the context a procedure receives for a flow (both flows' when unknown). */
 export function contextMethodsFor(flow: FlowId | null): readonly string[] {
-  if (flow !== null) return CONTEXT_BY_FLOW[flow].methods;
+  const declared = flow === null ? undefined : (CONTEXT_BY_FLOW as Partial<Record<FlowId, ApiObject>>)[flow];
+  if (declared) return declared.methods;
   return [...new Set(Object.values(CONTEXT_BY_FLOW).flatMap((context) => context.methods))];
 }
+
+/** Members readable on the context a procedure receives for a flow (both flows' when unknown). */
+export function contextPropertiesFor(flow: FlowId | null): readonly string[] {
+  const declared = flow === null ? undefined : (CONTEXT_BY_FLOW as Partial<Record<FlowId, ApiObject>>)[flow];
+  if (declared) return declared.properties;
+  return [...new Set(Object.values(CONTEXT_BY_FLOW).flatMap((context) => context.properties))];
+}
+
+/** An API object by the interface name that declares it (undefined when the API has none). */
+export function apiObjectNamed(typeName: string): ApiObject | undefined {
+  return PROCEDURE_API.find((object) => object.typeName === typeName);
+}
+
+/** What every object inherits: reading these on an API object is never a mistake. */
+export const OBJECT_PROTOTYPE_MEMBERS: readonly string[] = Object.getOwnPropertyNames(Object.prototype);

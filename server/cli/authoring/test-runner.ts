@@ -10,9 +10,11 @@ import { ABSENT, matchObject, matchValue, resolveTimes } from './matchers.ts';
 import type { MatchContext, Mismatch } from './matchers.ts';
 import { formatMismatches } from './diff.ts';
 import { procedureIdFromFile } from './run-input.ts';
-import { diagnosticText, procedureLabels } from './run-format.ts';
+import { correctionLines, diagnosticText, procedureLabels } from './run-format.ts';
 import { discoverTestFiles, loadTestFile } from './test-cases.ts';
 import type { CaseExpectation, CaseInput, TestFile, TokenExpectation } from './test-cases.ts';
+import { textReporter } from './test-reporters.ts';
+import type { TestReporter } from './test-reporters.ts';
 
 export interface TestSummary {
   passed: number;
@@ -23,7 +25,10 @@ export interface TestSummary {
 
 export interface TestRunOptions {
   runLocally: RunLocally;
+  /** Where the default (text) reporter writes; unused when `reporter` is given. */
   write: (text: string) => void;
+  /** How results are shown: the text reporter on `write` by default (see test-reporters.ts). */
+  reporter?: TestReporter;
   cwd: string;
   /** Only cases whose name contains this text. */
   filter?: string;
@@ -133,17 +138,18 @@ function describeOutcome(result: LocalRunResult, procedure: LocalRunInput['proce
     lines.push(`    procedure failed: ${d.reason}: ${diagnosticText(d, procedureLabels(procedure))} (${where})`);
   }
   for (const log of result.logs.slice(0, 20)) lines.push(`    log ${log.level}: ${log.message}`);
+  lines.push(...correctionLines(result.corrections, '    '));
   return lines;
 }
 
 export async function runTestFile(testFile: TestFile, options: TestRunOptions, summary: TestSummary): Promise<void> {
-  const { write } = options;
+  const reporter = options.reporter ?? textReporter(options.write);
   const procedureFile = path.relative(options.cwd, testFile.procedurePath) || testFile.procedurePath;
   let source: string;
   try {
     source = readFileSync(testFile.procedurePath, 'utf8');
   } catch {
-    write(`✗ ${testFile.file}: procedure ${testFile.procedure} not found (${procedureFile})\n`);
+    reporter.fileError(testFile.file, `procedure ${testFile.procedure} not found (${procedureFile})`, []);
     summary.failed++;
     summary.fileErrors++;
     return;
@@ -151,47 +157,57 @@ export async function runTestFile(testFile: TestFile, options: TestRunOptions, s
   const procedure = { id: procedureIdFromFile(testFile.procedurePath), source, filename: procedureFile };
   for (const testCase of testFile.cases) {
     if (options.filter !== undefined && !testCase.name.includes(options.filter)) continue;
-    const label = `${testFile.file} › ${testCase.name}`;
     const nowMs = caseNowMs(testCase.input, Date.now());
+    const started = performance.now();
+    const finished = { file: testFile.file, name: testCase.name };
     let result: LocalRunResult;
     try {
       result = await options.runLocally(buildCaseRunInput(testFile, testCase.input, procedure, nowMs));
     } catch (err) {
       summary.failed++;
-      write(`✗ ${label}\n    the local runner failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      const message = `the local runner failed: ${err instanceof Error ? err.message : String(err)}`;
+      reporter.caseFinished({ ...finished, passed: false, durationMs: performance.now() - started, message, details: [`    ${message}`], notes: [] });
       continue;
     }
+    const durationMs = performance.now() - started;
     const mismatches = evaluateCase(testCase.expect, result, nowMs);
+    // The server's corrections of the response pass silently only if nobody is told: a note either way.
+    const notes = correctionLines(result.corrections, '    ');
     if (mismatches.length === 0) {
       summary.passed++;
-      write(`✓ ${label}\n`);
+      reporter.caseFinished({ ...finished, passed: true, durationMs, message: null, details: [], notes });
     } else {
       summary.failed++;
-      write(`✗ ${label}\n${formatMismatches(mismatches, nowMs)}\n${describeOutcome(result, procedure).join('\n')}\n`);
+      const paths = mismatches.map((m) => m.path || '(response)');
+      const message = `${mismatches.length === 1 ? 'differs at' : `${mismatches.length} differences:`} ${paths.join(', ')}`;
+      const details = [formatMismatches(mismatches, nowMs), ...describeOutcome(result, procedure)];
+      reporter.caseFinished({ ...finished, passed: false, durationMs, message, details, notes: [] });
     }
   }
 }
 
-/** Runs every test file under `paths`; writes the per-case lines and the closing summary line. */
+/** Runs every test file under `paths`; the reporter shows each case and the closing `N passed, N failed`. */
 export async function runTests(paths: readonly string[], options: TestRunOptions): Promise<TestSummary> {
+  const reporter = options.reporter ?? textReporter(options.write);
+  const withReporter = { ...options, reporter };
   const summary: TestSummary = { passed: 0, failed: 0, fileErrors: 0 };
   const { files, errors } = discoverTestFiles(paths, options.cwd);
   for (const error of errors) {
-    options.write(`✗ ${error}\n`);
+    reporter.fileError(null, error, []);
     summary.failed++;
     summary.fileErrors++;
   }
-  if (files.length === 0 && errors.length === 0) options.write('no test files found (*.test.json, *.test.yaml)\n');
+  if (files.length === 0 && errors.length === 0) reporter.noTestFiles();
   for (const file of files) {
     const loaded = loadTestFile(path.resolve(options.cwd, file));
     if (!loaded.ok) {
-      options.write(`✗ ${file}: invalid test file\n${loaded.errors.map((e) => `    ${e}`).join('\n')}\n`);
+      reporter.fileError(file, 'invalid test file', loaded.errors);
       summary.failed++;
       summary.fileErrors++;
       continue;
     }
-    await runTestFile({ ...loaded.testFile, file }, options, summary);
+    await runTestFile({ ...loaded.testFile, file }, withReporter, summary);
   }
-  options.write(`${summary.passed} passed, ${summary.failed} failed\n`);
+  reporter.finished(summary);
   return summary;
 }

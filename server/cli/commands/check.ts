@@ -12,10 +12,16 @@ Errors (exit 2):
   result-without-return  result never returns a value
   unknown-api            a call the procedure API does not have, e.g.
                          context.getPresentedSubjectTokens() -> did you mean getPresentedSubjectToken?
-  unknown-global         a call to a name defined nowhere (a typo, or Java interop: Java.type, Packages)
+  unknown-property       a read of a member the API object lacks, e.g. context.subjectToken
+                         (it reads as undefined) -> did you mean subjectTokenType?
+  unknown-global         a call to a name defined nowhere (a typo), or Java interop anywhere:
+                         Java.type(...), new Packages.org.jose4j.jwt.JwtClaims()
 Warnings (exit 0):
   exp-in-milliseconds    exp assigned from getTime() / Date.now() without / 1000
   unused-issue           the token returned by issue(...) is discarded
+
+The same rules run when a procedure is uploaded (PUT /admin/api/v1/procedures/{id}): the version
+is stored, and the answer lists the findings as "warnings".
 
 Exit codes: 0 no errors (warnings allowed); 2 a file is missing, does not compile or has lint errors.`;
 

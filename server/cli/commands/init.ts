@@ -29,11 +29,12 @@ export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description('Scaffold a procedure, its test file and an editor config (jsconfig.json with the procedure types)')
-    .argument('[dir]', 'where to write the files (default: the current directory)', '.')
+    .argument('[dir]', 'where to write the files (default: the current directory)')
     .option('--flow <flow>', `the procedure's flow: ${Object.keys(SCAFFOLD_FLOWS).join(' (default, alias token-exchange) or ')} (alias client-credentials)`)
     .option('--name <name>', 'file name of the procedure, without .js (default: the flow\'s short name)')
     .addHelpText('after', HELP_AFTER)
-    .action((dir: string, flags: InitFlags) => {
+    .action((given: string | undefined, flags: InitFlags) => {
+      const dir = given ?? '.';
       const flow = parseFlow(flags.flow);
       const files = scaffoldProcedure({ dir, flow, ...(flags.name !== undefined ? { name: flags.name } : {}) }, process.cwd());
       const width = Math.max(...files.map((f) => f.file.length));

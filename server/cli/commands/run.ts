@@ -18,6 +18,13 @@ Subject/actor claims are signed as this server's tokens; defaults: sub "local-us
 "local-actor"), aud = the client, iat = now, exp = now + 300. Client defaults: client_id
 "local-client", scope = the requested scope plus the subject's, no audiences.
 
+When the server corrected the procedure's response to match the issued token (scope, expires_in,
+token_type, issued_token_type; the server logs a warning each time), a note under the status line
+shows what the procedure returned and what was sent (--json: "corrections").
+
+Values given with --client are checked against the admin API's client JSON Schema: an unknown
+member such as "scopes" is an error (exit 2) naming it.
+
 Exit codes: 0 a token response; 1 the request or procedure was refused (the OAuth error is
 printed, with the procedure's file:line:column when it failed); 2 usage, file or compile error.
 
@@ -40,9 +47,10 @@ export function registerRunCommand(program: Command): void {
     .option('--actor-token <jwt>', 'a real actor token (JWT|@file)')
     .option('--actor-claims <json>', 'actor token claims, signed with the throwaway key (JSON|@file)')
     .option('--actor-token-type <uri>', 'actor_token_type (default urn:ietf:params:oauth:token-type:access_token)')
+    .option('--assertion-claims <json>', 'oauth-token-jwt-assertion: the assertion\'s claims, an ID-JAG signed by a throwaway trusted issuer (JSON|@file)')
     .option('--param <name=value>', 'a form parameter (scope, audience, resource, transaction_id...); repeatable', collect)
     .option('--now <time>', 'the clock: epoch seconds or an ISO 8601 date (default: now)')
-    .option('--json', 'print one JSON document {status, body, tokens, logs, diagnostic}')
+    .option('--json', 'print one JSON document {status, body, tokens, logs, diagnostic, corrections}')
     .addHelpText('after', HELP_AFTER)
     .action(async (file: string, flags: RunFlags) => {
       const input = buildLocalRunInput(file, flags, process.cwd());

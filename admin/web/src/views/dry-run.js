@@ -139,7 +139,13 @@ export function createDryRunPanel({ procedureId, getFlow, getSource, onCompileEr
 function renderResult(answer) {
   const issued = answer.issued ?? [];
   const logs = answer.logs ?? [];
+  const corrections = answer.corrections ?? [];
   return [
+    corrections.length === 0
+      ? ''
+      : h('div', { id: 'dryrun-corrections', class: 'note', role: 'note' },
+        h('p', {}, "The server corrected the procedure's response to match the issued token (it logs a warning when it does):"),
+        h('ul', {}, corrections.map((c) => h('li', { 'data-member': c.member }, h('code', {}, c.member), ` returned ${shownValue(c.returned)}, sent ${shownValue(c.sent)}`)))),
     h('h4', {}, 'Response body'),
     h('pre', { id: 'dryrun-body' }, prettyJson(answer.body)),
     h('h4', {}, `Issued tokens (${issued.length})`),
@@ -148,6 +154,11 @@ function renderResult(answer) {
     h('ol', { id: 'dryrun-logs', class: 'logs' }, logs.map((l) => h('li', { 'data-level': l.level }, h('span', { class: 'level' }, l.level), ' ', l.message))),
     answer.diagnostic === undefined || answer.diagnostic === null ? '' : [h('h4', {}, 'Diagnostic'), h('pre', { id: 'dryrun-diagnostic' }, prettyJson(answer.diagnostic))],
   ];
+}
+
+/** @param {unknown} value */
+function shownValue(value) {
+  return value === null || value === undefined ? '(absent)' : JSON.stringify(value);
 }
 
 /** @param {IssuedToken} token @param {number} index */

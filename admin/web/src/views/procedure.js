@@ -7,7 +7,7 @@ import { procedureTemplate } from '../templates.js';
 import { FLOWS } from '../types.js';
 import { createDryRunPanel } from './dry-run.js';
 
-/** @import { CompileError, ProcedureVersion } from '../types.js' */
+/** @import { CompileError, LintWarning, ProcedureVersion } from '../types.js' */
 
 const MAX_UPLOAD_BYTES = 256 * 1024;
 
@@ -33,6 +33,7 @@ export function renderProcedure(app, id, requestedFlow) {
   const editorHost = h('div', { id: 'editor', class: 'editor' });
   const publishStatus = h('p', { id: 'publish-status', role: 'status', 'aria-live': 'polite', class: 'status' });
   const errorList = h('ol', { id: 'compile-errors', class: 'compile-errors', 'aria-label': 'Compile errors' });
+  const warningList = h('ol', { id: 'lint-warnings', class: 'compile-errors lint-warnings', 'aria-label': 'Lint warnings' });
   const versionsStatus = h('p', { id: 'versions-status', role: 'status', 'aria-live': 'polite', class: 'status' });
   const versionsBody = h('tbody');
 
@@ -60,6 +61,19 @@ export function renderProcedure(app, id, requestedFlow) {
   };
 
   /**
+   * What `tokenproc check` found in the published version: marked in the editor and listed.
+   * @param {LintWarning[]} warnings
+   */
+  const showWarnings = (warnings) => {
+    editor.showCompileErrors(warnings.map((w) => ({ line: w.line, column: w.column, message: `${w.message} [${w.rule}]`, severity: 'warning' })));
+    warningList.replaceChildren(
+      ...warnings.map((w) =>
+        h('li', { 'data-rule': w.rule }, h('button', { type: 'button', class: 'link', 'data-line': w.line, onclick: () => editor.focusAt(w.line, w.column) }, `Line ${w.line}, column ${w.column}: ${w.message} [${w.rule}]`)),
+      ),
+    );
+  };
+
+  /**
    * Puts text into the editor as an edit: undoable, and dirty until published.
    * @param {string} text
    */
@@ -73,6 +87,7 @@ export function renderProcedure(app, id, requestedFlow) {
     editor.load(source);
     setDirty(false);
     errorList.replaceChildren();
+    warningList.replaceChildren();
   };
 
   const dryRun = createDryRunPanel({
@@ -112,8 +127,11 @@ export function renderProcedure(app, id, requestedFlow) {
         loadedSource = source;
         setDirty(editor.getSource() !== source);
         showCompileErrors([]);
+        const warnings = published.warnings ?? [];
+        showWarnings(warnings);
         versionsStatus.textContent = '';
-        setStatus(publishStatus, 'ok', `Published version ${published.version} (sha256 ${shortHash(published.sha256)}); it is now active.`);
+        const lintNote = warnings.length === 0 ? '' : ` ${warnings.length} lint warning(s), listed below.`;
+        setStatus(publishStatus, warnings.length === 0 ? 'ok' : 'warning', `Published version ${published.version} (sha256 ${shortHash(published.sha256)}); it is now active.${lintNote}`);
         refreshVersions();
       },
       (error) => {
@@ -220,6 +238,7 @@ export function renderProcedure(app, id, requestedFlow) {
         editorHost,
         publishStatus,
         errorList,
+        warningList,
       ),
       h(
         'div',
