@@ -17,6 +17,7 @@ const major = Number(process.versions.node.split('.')[0]);
 const hasFlag = process.execArgv.includes('--no-node-snapshot');
 
 if (major >= 24 && hasFlag) {
+  stopWhenOrphaned(() => process.kill(process.pid, 'SIGTERM'));
   import(pathToFileURL(entry).href).catch((err) => {
     process.stderr.write(`tokenproc: ${err && err.message ? err.message : err}\n`);
     process.exit(2);
@@ -27,6 +28,7 @@ if (major >= 24 && hasFlag) {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => child.kill(signal));
   }
+  stopWhenOrphaned(() => child.kill('SIGTERM'));
   child.on('error', (err) => {
     process.stderr.write(`tokenproc: cannot start Node 24 at ${pinned}: ${err.message}\n`);
     process.exit(2);
@@ -35,6 +37,23 @@ if (major >= 24 && hasFlag) {
     if (signal) process.kill(process.pid, signal);
     else process.exit(code === null ? 1 : code);
   });
+}
+
+/**
+ * Run by an npm script (`npm start`), the server stops with npm: npm 11 stops the script's shell
+ * without telling its children, which would leave the server running with nobody to stop it. When
+ * the process that started this one goes away (this one is re-parented), `stop` is called once.
+ * Started any other way (`nohup tokenproc serve &`, a service manager) it keeps running.
+ */
+function stopWhenOrphaned(stop) {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 1000);
+  timer.unref();
 }
 
 function findPinnedNode() {

@@ -3,8 +3,9 @@
  * launched: by the system Node (20 on this machine), or directly through its shebang.
  */
 import { describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../helpers/server.ts';
@@ -37,3 +38,47 @@ describe('tokenproc launcher', () => {
     expect('code' in failed ? failed.code : 0).toBe(2);
   });
 });
+
+describe('tokenproc launched by an npm script', () => {
+  it('stops the server when npm stops its script (the script shell dies and the launcher is orphaned)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenproc-orphan-'));
+    try {
+      // As `npm start` runs it: a shell whose child is the launcher, npm_lifecycle_event set.
+      const shell = spawn('sh', ['-c', `"${BIN}" serve --port 0 --data "${dataDir}" & wait`], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PATH: SHELL_PATH, npm_lifecycle_event: 'start', TOKENPROC_ADMIN_KEY: 'orphan-test-admin-key-0123456789abcdef', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      shell.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 20_000;
+      while (!output.includes('"listening"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(output).toContain('"listening"');
+      const serving = (): number[] => processesFor(dataDir);
+      expect(serving().length).toBeGreaterThan(0);
+      // npm stopping the script: the shell goes, without passing anything on.
+      shell.kill('SIGKILL');
+      const stopBy = Date.now() + 15_000;
+      while (serving().length > 0 && Date.now() < stopBy) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(serving()).toEqual([]);
+    } finally {
+      for (const pid of processesFor(dataDir)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** Pids of processes whose command line names `dataDir` (the launcher and the server it started). */
+function processesFor(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(dataDir) && !cmdline.startsWith('sh\0')) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
