@@ -26,7 +26,7 @@ import type { SandboxEventLogger } from './event-logger.ts';
 export const MAX_CALLBACK_PAYLOAD = 256 * 1024;
 const MAX_LIST_ITEMS = 1000;
 const MAX_LIST_ITEM_LENGTH = 2048;
-const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token', 'refresh_token'];
+const ISSUER_KINDS: readonly IssuerKind[] = ['access_token', 'jwt', 'id_token', 'refresh_token', 'id_jag', 'txn_token'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** What the host knows about the call an isolate is serving right now. */
@@ -128,7 +128,9 @@ function isInitializedContextData(value: unknown): value is InitializedContextDa
     isPlainRecord(value['defaultAccessTokenData']) &&
     isPlainRecord(value['defaultDelegationData']) &&
     optionalRecord(value['defaultRefreshTokenData']) &&
-    optionalRecord(value['defaultIdTokenData'])
+    optionalRecord(value['defaultIdTokenData']) &&
+    optionalRecord(value['defaultIdJagData']) &&
+    optionalRecord(value['defaultTransactionTokenData'])
   );
 }
 

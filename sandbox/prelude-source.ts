@@ -52,6 +52,7 @@ export const PRELUDE_MODULES: readonly string[] = [
   'context-initialized',
   'context-token-exchange',
   'context-refresh',
+  'context-jwt-assertion',
   'envelope',
 ];
 

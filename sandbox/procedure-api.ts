@@ -73,6 +73,8 @@ const COMMON_CONTEXT_MEMBERS: readonly ApiMember[] = [
   getter('requestedScopes'),
   getter('requestedAudiences'),
   getter('requestedTokenType'),
+  getter('requestDetails'),
+  getter('requestContext'),
   method('subjectAttributes'),
   method('contextAttributes'),
 ];
@@ -98,8 +100,20 @@ const ISSUANCE_MEMBERS: readonly ApiMember[] = [
   getter('delegationIssuer'),
 ];
 
+/**
+ * The ID-JAG issuer (server/oauth/id-jag.ts): on the initialized context only. The default data is
+ * null, and issue() refused, unless the exchange asked for requested_token_type id-jag.
+ */
+const ID_JAG_MEMBERS: readonly ApiMember[] = [getter('defaultIdJagData'), getter('idJagIssuer')];
+
+/**
+ * The Txn-Token issuer (server/oauth/txn-token.ts): on the initialized context only. The default data
+ * is null, and issue() refused, unless the exchange asked for requested_token_type txn_token.
+ */
+const TXN_TOKEN_MEMBERS: readonly ApiMember[] = [getter('defaultTransactionTokenData'), getter('transactionTokenIssuer')];
+
 /** The result of getInitializedContext(...), and the client_credentials context. */
-export const INITIALIZED_CONTEXT: ApiObject = apiObject('InitializedContext', [...COMMON_CONTEXT_MEMBERS, ...ISSUANCE_MEMBERS]);
+export const INITIALIZED_CONTEXT: ApiObject = apiObject('InitializedContext', [...COMMON_CONTEXT_MEMBERS, ...ISSUANCE_MEMBERS, ...ID_JAG_MEMBERS, ...TXN_TOKEN_MEMBERS]);
 
 /** The refresh flow's context (Curity's RefreshTokenProcedureContext), already initialized. */
 export const REFRESH_CONTEXT: ApiObject = apiObject('RefreshContext', [
@@ -111,11 +125,22 @@ export const REFRESH_CONTEXT: ApiObject = apiObject('RefreshContext', [
   ...ISSUANCE_MEMBERS,
 ]);
 
+/** The jwt-bearer grant's context (prelude/context-jwt-assertion.js), already initialized. */
+export const JWT_ASSERTION_CONTEXT: ApiObject = apiObject('JwtAssertionContext', [
+  getter('client'),
+  getter('request'),
+  getter('presentedAssertion'),
+  getter('requestedScopes'),
+  getter('requestedAudiences'),
+  ...ISSUANCE_MEMBERS,
+]);
+
 /** The context a procedure's result(context) receives in each flow. */
 export const CONTEXT_BY_FLOW: Readonly<Record<ProcedureFlow, ApiObject>> = {
   'oauth-token-oauth-token-exchange': TOKEN_EXCHANGE_CONTEXT,
   'oauth-token-client-credentials': INITIALIZED_CONTEXT,
   'oauth-token-refresh': REFRESH_CONTEXT,
+  'oauth-token-jwt-assertion': JWT_ASSERTION_CONTEXT,
 };
 
 /** The refresh flow's `context.presentedToken`: `value` (null: refresh tokens are one-time) and `data` (token data). */
@@ -210,6 +235,7 @@ export const PROCEDURE_API: readonly ApiObject[] = [
   TOKEN_EXCHANGE_CONTEXT,
   INITIALIZED_CONTEXT,
   REFRESH_CONTEXT,
+  JWT_ASSERTION_CONTEXT,
   PRESENTED_TOKEN,
   CLIENT,
   REQUEST,

@@ -43,5 +43,5 @@ export function sanitizeDescription(text: string): string {
 }
 
 /** The flows a client names a procedure for (Curity's flow ids). */
-export type FlowId = 'oauth-token-oauth-token-exchange' | 'oauth-token-client-credentials' | 'oauth-token-refresh';
-export const FLOW_IDS: readonly FlowId[] = ['oauth-token-oauth-token-exchange', 'oauth-token-client-credentials', 'oauth-token-refresh'];
+export type FlowId = 'oauth-token-oauth-token-exchange' | 'oauth-token-client-credentials' | 'oauth-token-refresh' | 'oauth-token-jwt-assertion';
+export const FLOW_IDS: readonly FlowId[] = ['oauth-token-oauth-token-exchange', 'oauth-token-client-credentials', 'oauth-token-refresh', 'oauth-token-jwt-assertion'];

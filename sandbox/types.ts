@@ -90,6 +90,10 @@ export interface InitializedContextData {
   defaultRefreshTokenData?: Record<string, unknown> | null;
   /** `getDefaultIdTokenData()`: null unless `openid` is among the scopes, as in Curity. */
   defaultIdTokenData?: Record<string, unknown> | null;
+  /** `getDefaultIdJagData()`: null unless the exchange asked for an ID-JAG (server/oauth/id-jag.ts). */
+  defaultIdJagData?: Record<string, unknown> | null;
+  /** `getDefaultTransactionTokenData()`: null unless the exchange asked for a Txn-Token (server/oauth/txn-token.ts). */
+  defaultTransactionTokenData?: Record<string, unknown> | null;
 }
 
 /** The refresh flow's presented refresh token (Curity's `context.presentedToken` and `context.delegation`). */
@@ -113,6 +117,16 @@ export interface ProcedureInput {
   initialized: InitializedContextData | null;
   /** The refresh flow only. */
   refresh?: RefreshFlowInput;
+  /** The jwt-bearer flow only (oauth-token-jwt-assertion): the validated assertion. */
+  assertion?: JwtAssertionInput;
+  /** Token exchange: the `request_context` and `request_details` parameters as parsed JSON objects (null: not sent). */
+  requestContext?: Record<string, unknown> | null;
+  requestDetails?: Record<string, unknown> | null;
+}
+
+/** The jwt-bearer grant's assertion, validated by the host: its claims, never its value. */
+export interface JwtAssertionInput {
+  claims: Record<string, unknown>;
 }
 
 export interface HostFailure {
@@ -122,9 +136,10 @@ export interface HostFailure {
 
 /**
  * `accessTokenIssuer` / `getDefaultAccessTokenJwtIssuer()` → access_token; `jwtIssuer` → jwt;
- * `idTokenIssuer` → id_token; `refreshTokenIssuer` → refresh_token.
+ * `idTokenIssuer` → id_token; `refreshTokenIssuer` → refresh_token; `idJagIssuer` → id_jag;
+ * `transactionTokenIssuer` → txn_token.
  */
-export type IssuerKind = 'access_token' | 'jwt' | 'id_token' | 'refresh_token';
+export type IssuerKind = 'access_token' | 'jwt' | 'id_token' | 'refresh_token' | 'id_jag' | 'txn_token';
 
 export interface InitializeRequest {
   audiences: string[];

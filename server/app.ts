@@ -62,6 +62,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
     issuer: config.issuer,
     signingAlg: config.signingAlg,
     grantTypes: runtime.tokenEndpoint.supportedGrantTypes,
+    trustDomain: config.trustDomain,
     scopes: [...new Set([...runtime.cache.snapshot.clients.values()].flatMap((c) => c.scope.split(' ').filter(Boolean)))].sort(),
   });
 

@@ -25,6 +25,12 @@ export interface ServerConfig {
   issuer: string;
   /** True when the issuer was not configured: it follows the port actually bound (matters with port 0). */
   issuerFromPort: boolean;
+  /**
+   * The trust domain a transaction token's `aud` names (TOKENPROC_TRUST_DOMAIN); the issuer when
+   * unset, and then it follows the issuer (`trustDomainFromIssuer`).
+   */
+  trustDomain: string;
+  trustDomainFromIssuer: boolean;
   dataDir: string;
   databaseUrl: string | null;
   /** Admin bearer key from TOKENPROC_ADMIN_KEY; null means "use the stored hash, generate one at first start". */
@@ -225,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     host,
     issuer,
     issuerFromPort: configuredIssuer === undefined,
+    ...trustDomainFrom(env.TOKENPROC_TRUST_DOMAIN, issuer),
     dataDir: path.resolve(overrides.data ?? env.TOKENPROC_DATA_DIR ?? defaults.DEFAULT_DATA_DIR),
     databaseUrl: overrides.databaseUrl ?? env.TOKENPROC_DATABASE_URL ?? null,
     adminKey: adminKeyFrom(env.TOKENPROC_ADMIN_KEY),
@@ -245,6 +252,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     connections: connectionBounds(env),
     management: managementAddress(env, port),
   };
+}
+
+/** Longest TOKENPROC_TRUST_DOMAIN accepted. */
+const MAX_TRUST_DOMAIN_LENGTH = 2048;
+
+/**
+ * TOKENPROC_TRUST_DOMAIN: any name the workloads of the domain agree on (a URI or a DNS name, as
+ * the draft's `trust-domain.example`), without whitespace or control characters; unset or empty,
+ * the issuer (defaults.DEFAULT_TRUST_DOMAIN).
+ */
+export function trustDomainFrom(raw: string | undefined, issuer: string): Pick<ServerConfig, 'trustDomain' | 'trustDomainFromIssuer'> {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === defaults.DEFAULT_TRUST_DOMAIN) return { trustDomain: issuer, trustDomainFromIssuer: true };
+  const value = raw.trim();
+  if (value.length > MAX_TRUST_DOMAIN_LENGTH || /\s/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    throw new ConfigError(`TOKENPROC_TRUST_DOMAIN must be one name of at most ${MAX_TRUST_DOMAIN_LENGTH} characters without spaces (got ${JSON.stringify(raw)})`);
+  }
+  return { trustDomain: value, trustDomainFromIssuer: false };
 }
 
 function managementAddress(env: NodeJS.ProcessEnv, publicPort: number): ServerConfig['management'] {

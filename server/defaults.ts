@@ -26,6 +26,17 @@ export const OPAQUE_TOKEN_BYTES = 32;
 export const REVOCATION_POLL_MS = 1000;
 /** How often an instance purges expired refresh tokens, opaque tokens and revocations, ms. */
 export const TOKEN_PURGE_INTERVAL_MS = 10 * 60_000;
+/**
+ * Transaction tokens (draft-ietf-oauth-transaction-tokens): the lifetime of one whose procedure
+ * sets no `exp`, and the most any may live, seconds. They are bearer context for one call chain,
+ * replayable while they live, so both are short (server/oauth/txn-token.ts).
+ */
+export const DEFAULT_TXN_TOKEN_TTL_SECONDS = 300;
+export const MAX_TXN_TOKEN_LIFETIME_SECONDS = 300;
+/** TOKENPROC_TRUST_DOMAIN unset: the trust domain named in a Txn-Token's `aud` is the issuer. */
+export const DEFAULT_TRUST_DOMAIN = 'issuer' as const;
+/** Largest `request_context` or `request_details` parameter (a JSON object), bytes. */
+export const MAX_TXN_REQUEST_JSON_BYTES = 8 * 1024;
 /** Cap on any issued token's lifetime (TOKENPROC_MAX_TOKEN_LIFETIME), seconds, and its bounds. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 export const MIN_MAX_TOKEN_LIFETIME_SECONDS = 60;

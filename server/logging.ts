@@ -19,6 +19,9 @@ const SENSITIVE_KEYS = new Set([
   'admin_key',
   'private_jwk',
   'client_secret_hash',
+  // Transaction tokens (draft-ietf-oauth-transaction-tokens §Logging: never logged verbatim).
+  'txn_token',
+  'txn-token',
 ]);
 
 export const MASK = '[masked]';
@@ -36,9 +39,11 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
 /** Masks `name=value` pairs of sensitive form parameters inside free text (e.g. a raw body). */
 export function maskText(text: string): string {
   return text.replace(
-    /\b(subject_token|actor_token|client_secret|client_assertion|access_token|refresh_token|id_token|token)=[^&\s]*/gi,
+    /\b(subject_token|actor_token|client_secret|client_assertion|access_token|refresh_token|id_token|txn_token|token)=[^&\s]*/gi,
     (_m, name: string) => `${name}=${MASK}`,
-  ).replace(/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+/g, (_m, scheme: string) => `${scheme} ${MASK}`);
+  ).replace(/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+/g, (_m, scheme: string) => `${scheme} ${MASK}`)
+    // The draft's Txn-Token HTTP header, should a raw request ever be logged.
+    .replace(/\b(Txn-Token)\s*:\s*[A-Za-z0-9._~+/=-]+/gi, (_m, name: string) => `${name}: ${MASK}`);
 }
 
 const maskFormat = winston.format((info) => {

@@ -60,7 +60,11 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
     server.listen(requested.port, requested.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const config: ServerConfig = requested.issuerFromPort ? { ...requested, port, issuer: `http://localhost:${port}` } : { ...requested, port };
+  const boundIssuer = `http://localhost:${port}`;
+  // An unset trust domain is the issuer, whichever port it names.
+  const config: ServerConfig = requested.issuerFromPort
+    ? { ...requested, port, issuer: boundIssuer, ...(requested.trustDomainFromIssuer ? { trustDomain: boundIssuer } : {}) }
+    : { ...requested, port };
   try {
     const running = await serve(server, config, logger, (listener) => {
       app = listener;

@@ -21,6 +21,8 @@
  *   null); with `requested_token_type` refresh_token it is the issued token itself. It carries the
  *   same claims; its family lives the client's `refresh_token_ttl`.
  *
+ * - Txn-Token (requested_token_type txn_token): see transactionToken() below.
+ *
  * Copy it as the starting point of your own exchange logic.
  *
  * @param {se.curity.identityserver.procedures.context.OAuthTokenExchangeUnInitializedProcedureContext} context
@@ -29,6 +31,12 @@ function result(context) {
   var subject = context.getPresentedSubjectToken();
   if (!subject) {
     throw exceptionFactory.badRequestException('invalid_request', 'The subject token could not be validated');
+  }
+  if (context.getRequestedTokenType() === ID_JAG_TYPE) {
+    return identityAssertionGrant(context);
+  }
+  if (context.getRequestedTokenType() === TXN_TOKEN_TYPE) {
+    return transactionToken(context);
   }
   var actor = context.getPresentedActorToken(null);
   if (context.getActorTokenType() && !actor) {
@@ -95,7 +103,49 @@ function result(context) {
 }
 
 var ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+var ID_JAG_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
+
+/**
+ * An ID-JAG for another authorization server (requested_token_type id-jag). The server has already
+ * checked the ID token (meant for this client), the single `audience` (one of the client's
+ * audiences) and fixed aud, client_id, iss, jti and a lifetime of at most 300 s. The requested
+ * scopes must be within the client's scope; `resource` is carried as requested.
+ */
+function identityAssertionGrant(context) {
+  var fullContext = context.getInitializedContext(context.subjectAttributes(), context.contextAttributes(), [], context.getRequestedScopes());
+  var data = fullContext.getDefaultIdJagData();
+  var token = fullContext.idJagIssuer.issue(data);
+  return {
+    access_token: token,
+    issued_token_type: ID_JAG_TYPE,
+    token_type: 'N_A',
+    expires_in: secondsUntil(data.exp),
+    scope: data.scope,
+  };
+}
 var REFRESH_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:refresh_token';
+var TXN_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:txn_token';
+
+/**
+ * A Txn-Token (requested_token_type txn_token; draft-ietf-oauth-transaction-tokens): the default
+ * policy. `sub` from the subject; `scope` as requested, each within the subject's and the client's
+ * (the server refuses a wider one with invalid_scope); `tctx` = request_details; `rctx` =
+ * request_context plus `req_ip`, the caller's address. A replacement (a Txn-Token as the subject)
+ * keeps txn, sub and tctx. The server fixes aud (the trust domain), txn, req_wl, iat and a lifetime
+ * of at most 300 s; no refresh token. Copy it to decide tctx, rctx or scope yourself.
+ */
+function transactionToken(context) {
+  var fullContext = context.getInitializedContext(null, null, context.getRequestedAudiences(), context.getRequestedScopes());
+  var data = fullContext.getDefaultTransactionTokenData();
+  var token = fullContext.transactionTokenIssuer.issue(data);
+  return {
+    access_token: token,
+    issued_token_type: TXN_TOKEN_TYPE,
+    token_type: 'N_A',
+    expires_in: secondsUntil(data.exp),
+    scope: data.scope,
+  };
+}
 
 /** The refresh token carries the access token's claims; its life is its family's, not the subject's. */
 function refreshDataFrom(tokenData, refreshTokenData) {

@@ -166,6 +166,10 @@ interface ProcedureContextBase {
   readonly requestedScopes: JavaList<string>;
   readonly requestedAudiences: JavaList<string>;
   readonly requestedTokenType: string | null;
+  /** The `request_details` parameter (a JSON object; transaction tokens), or null when not sent. */
+  readonly requestDetails: TokenData | null;
+  /** The `request_context` parameter (a JSON object; transaction tokens), or null when not sent. */
+  readonly requestContext: TokenData | null;
   getClient(): ProcedureClient;
   getRequest(): ProcedureRequest;
   getPresentedSubjectToken(): TokenData | null;
@@ -180,6 +184,10 @@ interface ProcedureContextBase {
   getRequestedScopes(): JavaList<string>;
   getRequestedAudiences(): JavaList<string>;
   getRequestedTokenType(): string | null;
+  /** The `request_details` parameter as a parsed JSON object (a fresh copy per call), or null when not sent. */
+  getRequestDetails(): TokenData | null;
+  /** The `request_context` parameter as a parsed JSON object (a fresh copy per call), or null when not sent. */
+  getRequestContext(): TokenData | null;
   /** Attributes of the subject (`subject` = the subject token's `sub`). */
   subjectAttributes(): TokenData;
   /** Authentication context (`acr`, `amr`, `auth_time` of the subject token). */
@@ -238,8 +246,36 @@ interface IssuanceMembers {
   getDelegationIssuer(): DelegationIssuer;
 }
 
+/**
+ * Transaction tokens (draft-ietf-oauth-transaction-tokens): on the initialized context. The data is
+ * null, and issue() refused by the server, unless the exchange asked for
+ * requested_token_type urn:ietf:params:oauth:token-type:txn_token.
+ */
+interface TransactionTokenMembers {
+  /** `sub`, `scope`, `tctx` (request_details) and `rctx` (request_context plus `req_ip`) as the default sets them. */
+  readonly defaultTransactionTokenData: TokenData | null;
+  /** Issues the Txn-Token (`typ: txntoken+jwt`): return it as `access_token`. The server sets aud, txn, req_wl, iat and caps exp. */
+  readonly transactionTokenIssuer: TokenIssuer;
+  getDefaultTransactionTokenData(): TokenData | null;
+  getTransactionTokenIssuer(): TokenIssuer;
+}
+
+/**
+ * ID-JAGs (draft-ietf-oauth-identity-assertion-authz-grant): on the initialized context. The data is
+ * null, and issue() refused by the server, unless the exchange asked for
+ * requested_token_type urn:ietf:params:oauth:token-type:id-jag (with an ID token subject).
+ */
+interface IdJagMembers {
+  /** `sub`, `aud` (the resource authorization server), `client_id`, `exp` (at most 300 s), `scope` and `resource` as requested, `auth_time`/`acr`/`amr` from the ID token. */
+  readonly defaultIdJagData: TokenData | null;
+  /** Issues the ID-JAG (`typ: oauth-id-jag+jwt`): return it as `access_token`. The server sets iss, aud, client_id, jti, iat and caps exp. */
+  readonly idJagIssuer: TokenIssuer;
+  getDefaultIdJagData(): TokenData | null;
+  getIdJagIssuer(): TokenIssuer;
+}
+
 /** The context after getInitializedContext(...); the client_credentials context is one from the start. */
-interface InitializedContext extends ProcedureContextBase, IssuanceMembers {}
+interface InitializedContext extends ProcedureContextBase, IssuanceMembers, TransactionTokenMembers, IdJagMembers {}
 
 /** The refresh flow's presented refresh token. */
 interface PresentedToken {
@@ -262,6 +298,23 @@ interface RefreshContext extends IssuanceMembers {
   getPresentedToken(): PresentedToken;
   getDelegation(): Delegation;
   getRequestedScopes(): JavaList<string>;
+}
+
+/** The jwt-bearer grant's context (oauth-token-jwt-assertion): already initialized. */
+interface JwtAssertionContext extends IssuanceMembers {
+  readonly client: ProcedureClient;
+  readonly request: ProcedureRequest;
+  /** The validated assertion's claims (an ID-JAG, or a plain JWT for clients that accept them). */
+  readonly presentedAssertion: TokenData;
+  /** The `scope` parameter's values, empty when none was sent. */
+  readonly requestedScopes: JavaList<string>;
+  /** The `resource` parameter's values, empty when none was sent. */
+  readonly requestedAudiences: JavaList<string>;
+  getClient(): ProcedureClient;
+  getRequest(): ProcedureRequest;
+  getPresentedAssertion(): TokenData;
+  getRequestedScopes(): JavaList<string>;
+  getRequestedAudiences(): JavaList<string>;
 }
 
 /** The client_credentials context (Curity's ClientCredentialsTokenProcedureContext): already initialized. */

@@ -108,6 +108,16 @@ member(CommonPrototype, 'requestedAudiences', 'getRequestedAudiences', function 
 member(CommonPrototype, 'requestedTokenType', 'getRequestedTokenType', function getRequestedTokenType() {
   return presented(this, 'requestedTokenType');
 });
+// Transaction tokens: the request_details and request_context parameters as the host parsed them
+// (JSON objects), a fresh copy per call; null when not sent.
+member(CommonPrototype, 'requestDetails', 'getRequestDetails', function getRequestDetails() {
+  const value = presented(this, 'requestDetails');
+  return value ? tokenData(value) : null;
+});
+member(CommonPrototype, 'requestContext', 'getRequestContext', function getRequestContext() {
+  const value = presented(this, 'requestContext');
+  return value ? tokenData(value) : null;
+});
 // Methods only (scripts call them): what getInitializedContext received, else derived from the subject.
 hidden(CommonPrototype, 'subjectAttributes', function subjectAttributes() {
   const state = stateOf(this);

@@ -59,6 +59,23 @@ function defineIssuanceMembers(prototype) {
 // The initialized context: defaults and issuers on top of the common members.
 const InitializedPrototype = create(CommonPrototype);
 defineIssuanceMembers(InitializedPrototype);
+// The ID-JAG issuer: data null (and issue() refused by the host) unless the exchange asked for an ID-JAG.
+member(InitializedPrototype, 'defaultIdJagData', 'getDefaultIdJagData', function getDefaultIdJagData() {
+  const data = stateOf(this).initialized.defaultIdJagData;
+  return data ? tokenData(data) : null;
+});
+member(InitializedPrototype, 'idJagIssuer', 'getIdJagIssuer', function getIdJagIssuer() {
+  return issuerOf(this, 'id_jag');
+});
+// The Txn-Token issuer (server/oauth/txn-token.ts): data null (and issue() refused by the host)
+// unless the exchange asked for requested_token_type txn_token.
+member(InitializedPrototype, 'defaultTransactionTokenData', 'getDefaultTransactionTokenData', function getDefaultTransactionTokenData() {
+  const data = stateOf(this).initialized.defaultTransactionTokenData;
+  return data ? tokenData(data) : null;
+});
+member(InitializedPrototype, 'transactionTokenIssuer', 'getTransactionTokenIssuer', function getTransactionTokenIssuer() {
+  return issuerOf(this, 'txn_token');
+});
 freeze(InitializedPrototype);
 
 function initializedContext(shared, initialized, attributes) {

@@ -14,6 +14,7 @@
 /* global initializedContext -- context-initialized.js */
 /* global uninitializedContext -- context-token-exchange.js */
 /* global refreshContext -- context-refresh.js */
+/* global jwtAssertionContext -- context-jwt-assertion.js */
 
 const LOCATION = new RegExp(
   '(?:^|[\\s(])' + PROCEDURE_FILENAME.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + ':(\\d+):(\\d+)',
@@ -101,7 +102,8 @@ function run(inputJson) {
     restoreToken(input.actorToken, input.request.formParameters, 'actor_token', ACTOR_TOKEN_REF);
     const shared = sharedCall(input);
     let context;
-    if (input.refresh && input.initialized) context = refreshContext(shared, input.initialized);
+    if (input.assertion && input.initialized) context = jwtAssertionContext(shared, input.initialized);
+    else if (input.refresh && input.initialized) context = refreshContext(shared, input.initialized);
     else if (input.initialized) context = initializedContext(shared, input.initialized, null);
     else context = uninitializedContext(shared);
     const procedure = findResult();

@@ -15,6 +15,8 @@
 function defaultDataFor(kind, initialized) {
   if (kind === 'refresh_token' && initialized.defaultRefreshTokenData) return initialized.defaultRefreshTokenData;
   if (kind === 'id_token' && initialized.defaultIdTokenData) return initialized.defaultIdTokenData;
+  if (kind === 'id_jag' && initialized.defaultIdJagData) return initialized.defaultIdJagData;
+  if (kind === 'txn_token' && initialized.defaultTransactionTokenData) return initialized.defaultTransactionTokenData;
   return initialized.defaultAccessTokenData;
 }
 

@@ -68,6 +68,7 @@ export async function clientRecordFrom(
     // Absent when not given: the defaults (jwt, DEFAULT_REFRESH_TOKEN_TTL_SECONDS) apply.
     ...(input.access_token_format !== undefined ? { access_token_format: input.access_token_format } : {}),
     ...(input.refresh_token_ttl !== undefined ? { refresh_token_ttl: input.refresh_token_ttl } : {}),
+    ...(input.accepted_audiences !== undefined ? { accepted_audiences: [...input.accepted_audiences] } : {}),
     created_at: existing?.created_at ?? now,
     updated_at: now,
   };

@@ -17,8 +17,12 @@ import type {
 } from '../../sandbox/types.ts';
 import type { TokenSigner } from '../tokens/keys.ts';
 import { newTokenId } from '../tokens/token-ids.ts';
-import { LINEAGE_CLAIM } from '../tokens/lineage.ts';
+import { LINEAGE_CLAIM, REQUESTER_CLAIM } from '../tokens/lineage.ts';
+import type { TxnIssuance } from './txn-token.ts';
+import { TXN_TOKEN_TYP } from './txn-token.ts';
+import { underivedDelegationClaim } from './delegation-claims.ts';
 import { MAX_TOKEN_BYTES, OPAQUE_TOKEN_BYTES } from '../defaults.ts';
+import { defaultIdJagData, issueIdJag, type IdJagTarget } from './id-jag.ts';
 
 /** A signed JWT, or a random reference whose claims are stored (opaque access tokens, refresh tokens). */
 export type IssuedTokenFormat = 'jwt' | 'opaque';
@@ -93,7 +97,7 @@ export interface IssuancePolicy {
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** Claims the server always sets itself (the lineage claim included: no procedure can set or remove it). */
-const SERVER_CLAIMS = ['iss', 'iat', 'jti', 'aud', 'scope', 'nbf', LINEAGE_CLAIM] as const;
+const SERVER_CLAIMS = ['iss', 'iat', 'jti', 'aud', 'scope', 'nbf', LINEAGE_CLAIM, REQUESTER_CLAIM] as const;
 const MAX_CLAIMS_BYTES = MAX_TOKEN_BYTES;
 
 export function scopeSet(scope: string): Set<string> {
@@ -138,6 +142,14 @@ export class IssuanceHost implements ProcedureHost {
   private readonly subjectClaims: Record<string, unknown> | null;
   private readonly lifecycle: IssuanceLifecycle;
   private readonly contexts = new Map<number, ValidatedContext>();
+  /** Set when this request asked for an ID-JAG (server/oauth/id-jag.ts): idJagIssuer works only then. */
+  idJag: IdJagTarget | null = null;
+  /** Set when this request asked for a Txn-Token (server/oauth/txn-token.ts): transactionTokenIssuer works only then. */
+  txn: TxnIssuance | null = null;
+  /** The validated actor token's claims (token exchange): `act` may name that actor (delegation-claims.ts). */
+  actorClaims: Record<string, unknown> | null = null;
+
+  private requestTime: number | undefined;
 
   constructor(policy: IssuancePolicy, client: ClientRecord, subjectClaims: Record<string, unknown> | null, lifecycle: IssuanceLifecycle = NO_LIFECYCLE) {
     this.policy = policy;
@@ -151,7 +163,15 @@ export class IssuanceHost implements ProcedureHost {
     if (!allowed.ok) return allowed.failure;
     const scopes = allowed.scopes;
     const audiences: string[] = [];
-    for (const audience of request.audiences) {
+    if (this.txn !== null) {
+      // A Txn-Token's audience is the trust domain, its scope within the subject's too.
+      const fixed = this.txn.audiences(request.audiences);
+      if (!Array.isArray(fixed)) return fixed;
+      const scopeProblem = this.txn.checkScopes(scopes);
+      if (scopeProblem) return scopeProblem;
+      audiences.push(...fixed);
+    }
+    for (const audience of this.txn !== null ? [] : request.audiences) {
       if (typeof audience !== 'string' || audience === '') return failure('invalid_target', 'An audience is malformed');
       if (!audienceAllowed(this.client, audience)) return failure('invalid_target', `Audience ${audience} is not allowed for this client`);
       if (!audiences.includes(audience)) audiences.push(audience);
@@ -186,7 +206,8 @@ export class IssuanceHost implements ProcedureHost {
     const defaultIdTokenData = scopes.includes('openid')
       ? { sub: defaultAccessTokenData.sub, aud: this.client.client_id, azp: this.client.client_id, iat: now, exp: defaultAccessTokenData.exp }
       : null;
-    return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData, defaultRefreshTokenData, defaultIdTokenData };
+    const defaultIdJag = this.idJag ? defaultIdJagData(this.idJag, scopes, now) : null;
+    return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData, defaultRefreshTokenData, defaultIdTokenData, defaultIdJagData: defaultIdJag, defaultTransactionTokenData: this.txn ? this.txn.defaultData(scopes, now) : null };
   }
 
   /**
@@ -205,6 +226,16 @@ export class IssuanceHost implements ProcedureHost {
       return failure('server_error', 'issue() needs token data');
     }
     if (request.kind === 'refresh_token') return this.issueRefreshToken(request, context);
+    if (request.kind === 'id_jag') {
+      if (this.idJag === null) return failure('invalid_request', 'An ID-JAG is issued only when requested_token_type is urn:ietf:params:oauth:token-type:id-jag');
+      const jag = issueIdJag(this.policy.signer, this.idJag, context.scopes, request.data, this.nowSeconds());
+      if ('error' in jag) return jag;
+      this.issued.push({ kind: 'id_jag', format: 'jwt', token: jag.token, header: jag.header, claims: jag.claims });
+      return { token: jag.token };
+    }
+    const underived = underivedDelegationClaim(request.data, this.subjectClaims, this.actorClaims);
+    if (underived) return underived;
+    if (request.kind === 'txn_token') return this.issueTransactionToken(request, context);
     const now = this.nowSeconds();
     const claims: Record<string, unknown> = { ...request.data };
     for (const name of SERVER_CLAIMS) delete claims[name];
@@ -225,6 +256,8 @@ export class IssuanceHost implements ProcedureHost {
     if (context.scopes.length > 0) ordered.scope = context.scopes.join(' ');
     // The lineage is the host's (server/tokens/lineage.ts); absent when the token derives from nothing.
     if (this.lifecycle.lineage.length > 0) ordered[LINEAGE_CLAIM] = [...this.lifecycle.lineage];
+    // Who asked for it, as the host authenticated it: "issued to the caller" is decided from this.
+    ordered[REQUESTER_CLAIM] = this.client.client_id;
     const serialized = JSON.stringify(ordered);
     if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) {
       return failure('server_error', 'Issued token data is too large');
@@ -273,6 +306,7 @@ export class IssuanceHost implements ProcedureHost {
       jti: newTokenId(),
     };
     if (scope !== '') ordered.scope = scope;
+    ordered[REQUESTER_CLAIM] = this.client.client_id;
     const serialized = JSON.stringify(ordered);
     if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return failure('server_error', 'Issued token data is too large');
     const delegationId = typeof request.delegation?.id === 'string' && request.delegation.id !== '' ? request.delegation.id : permission.familyId;
@@ -296,6 +330,27 @@ export class IssuanceHost implements ProcedureHost {
   }
 
   /**
+   * A Txn-Token (server/oauth/txn-token.ts): only in a request that asked for one; its claims are
+   * the TxnIssuance's, with iss, iat, jti, the lineage and the requesting client set here.
+   */
+  private issueTransactionToken(request: IssueRequest, context: ValidatedContext): { token: string } | HostFailure {
+    if (this.txn === null) return failure('invalid_request', 'A Txn-Token is issued only when requested_token_type is urn:ietf:params:oauth:token-type:txn_token');
+    const now = this.nowSeconds();
+    const data: Record<string, unknown> = { ...request.data };
+    for (const name of SERVER_CLAIMS) delete data[name];
+    const built = this.txn.claims(data, context.scopes, this.client.client_id, now, this.policy.maxLifetimeSeconds);
+    if (!built.ok) return built.failure;
+    const ordered: Record<string, unknown> = { iss: this.policy.signer.issuer, iat: now, ...built.claims, jti: newTokenId() };
+    if (this.lifecycle.lineage.length > 0) ordered[LINEAGE_CLAIM] = [...this.lifecycle.lineage];
+    ordered[REQUESTER_CLAIM] = this.client.client_id;
+    const serialized = JSON.stringify(ordered);
+    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return failure('server_error', 'Issued token data is too large');
+    const signed = this.policy.signer.sign({ typ: TXN_TOKEN_TYP }, serialized);
+    this.issued.push({ kind: 'txn_token', format: 'jwt', token: signed.token, header: signed.header, claims: ordered });
+    return { token: signed.token };
+  }
+
+  /**
    * The `exp` of an issued token: what the procedure set, never beyond the server maximum (so an
    * `exp` in milliseconds yields a token valid for exactly that maximum); the client's TTL when the
    * procedure set none.
@@ -308,7 +363,13 @@ export class IssuanceHost implements ProcedureHost {
     return Math.min(cap, Math.floor(requested));
   }
 
+  /**
+   * One time for the whole request: the defaults `getInitializedContext` offers (`iat`, `exp`) and
+   * what `issue()` sets agree even when the request crosses a second (a default 300 s token is
+   * 300 s, not 299).
+   */
   private nowSeconds(): number {
-    return Math.floor(this.policy.now() / 1000);
+    this.requestTime ??= Math.floor(this.policy.now() / 1000);
+    return this.requestTime;
   }
 }

@@ -3,8 +3,11 @@ import type { ClientRecord } from '../store/types.ts';
 import type { DelegationView, ProcedureClientView, ProcedureRequestView } from '../../sandbox/types.ts';
 import type { FormParams } from '../http/form.ts';
 
-/** Never shown to procedures: credentials of the calling client. */
-const HIDDEN_PARAMETERS = new Set(['client_secret', 'client_assertion']);
+/**
+ * Never shown to procedures: credentials of the calling client, and the jwt-bearer grant's
+ * assertion (the procedure gets its validated claims; the value itself is a spent credential).
+ */
+const HIDDEN_PARAMETERS = new Set(['client_secret', 'client_assertion', 'assertion']);
 const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 export function clientView(client: ClientRecord): ProcedureClientView {

@@ -16,6 +16,7 @@ import { firstValue, isFormContentType, parseForm } from '../http/form.ts';
 import { errorResponse, NO_STORE_HEADERS, type EndpointRequest, type EndpointResponse } from './token-endpoint.ts';
 import { storeUnavailable, type TokenLifecycle } from './token-lifecycle.ts';
 import type { Logger } from '../logging.ts';
+import { requesterOf } from '../tokens/lineage.ts';
 
 /** What the presented token turned out to be. */
 type Found =
@@ -24,6 +25,9 @@ type Found =
   | { kind: 'refresh'; owner: string; familyId: string; exp: number };
 
 function ownerOf(claims: Record<string, unknown>): string | null {
+  // The requesting client the host recorded; the procedure-set client_id only for older tokens.
+  const requester = requesterOf(claims);
+  if (requester !== null) return requester;
   if (typeof claims.client_id === 'string') return claims.client_id;
   return typeof claims.azp === 'string' ? claims.azp : null;
 }

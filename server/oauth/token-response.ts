@@ -9,12 +9,16 @@ import { fail, ok, oauthError, type Result } from './errors.ts';
 import type { IssuedToken } from './issuance.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
 import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_REFRESH_TOKEN } from '../tokens/presented-token-validator.ts';
+import { TOKEN_TYPE_ID_JAG } from './id-jag.ts';
+import { TOKEN_TYPE_TXN_TOKEN } from './txn-token.ts';
 
 export const TOKEN_TYPE_URI: Readonly<Record<IssuerKind, string>> = {
   access_token: TOKEN_TYPE_ACCESS_TOKEN,
   jwt: TOKEN_TYPE_JWT,
   id_token: TOKEN_TYPE_ID_TOKEN,
   refresh_token: TOKEN_TYPE_REFRESH_TOKEN,
+  id_jag: TOKEN_TYPE_ID_JAG,
+  txn_token: TOKEN_TYPE_TXN_TOKEN,
 };
 
 export interface ResponseCheckOptions {

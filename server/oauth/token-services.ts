@@ -8,6 +8,8 @@ import type { TokenLifecycle } from './token-lifecycle.ts';
 
 export interface TokenServicesConfig {
   maxTargets: number;
+  /** TOKENPROC_TRUST_DOMAIN: the `aud` of transaction tokens. */
+  trustDomain: string;
 }
 
 export interface TokenServices {

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../logging.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import {
   GRANT_CLIENT_CREDENTIALS,
+  GRANT_JWT_BEARER,
   GRANT_REFRESH_TOKEN,
   GRANT_TOKEN_EXCHANGE,
   type ClientRecord,
@@ -25,6 +26,12 @@ import { hashSecret } from '../clients/secrets.ts';
 import { TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN } from '../tokens/presented-token-validator.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../defaults.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
+import { ID_JAG_TYP } from '../oauth/id-jag.ts';
+import { REQUESTER_CLAIM } from '../tokens/lineage.ts';
+import { TOKEN_TYPE_TXN_TOKEN, TXN_TOKEN_TYP } from '../tokens/txn-token-types.ts';
+
+/** The throwaway trusted issuer whose key signs assertions made from `assertionClaims` (jwt-assertion flow). */
+export const LOCAL_ASSERTION_ISSUER = 'https://idp.tokenproc.local';
 
 /** The issuer of tokens made by the local runner; subject claims are signed as this issuer. */
 export const LOCAL_ISSUER = 'https://tokenproc.local';
@@ -43,6 +50,12 @@ export interface LocalRunInput {
   actorToken?: string;
   actorClaims?: Record<string, unknown>;
   actorTokenType?: string;
+  /**
+   * The jwt-assertion flow: the claims of the presented assertion, an ID-JAG signed by a throwaway
+   * trusted issuer (defaults: iss that issuer, sub "local-user", aud = this server's issuer,
+   * client_id = the client, iat, exp in 5 min, jti). An `iss` of its own becomes the trusted issuer.
+   */
+  assertionClaims?: Record<string, unknown>;
   /** Extra form parameters: scope, audience, resource, requested_token_type, custom ones. */
   params?: Array<[string, string]>;
   trustedIssuers?: TrustedIssuerRecord[];
@@ -144,6 +157,7 @@ function localClient(input: LocalRunInput, secretHash: string, nowSeconds: numbe
   const grantTypes: GrantType[] = [GRANT_TOKEN_EXCHANGE, GRANT_CLIENT_CREDENTIALS];
   const givenGrants = stringArray(given.grant_types) ?? [];
   if (input.flow === 'oauth-token-refresh' || givenGrants.includes(GRANT_REFRESH_TOKEN)) grantTypes.push(GRANT_REFRESH_TOKEN);
+  if (input.flow === 'oauth-token-jwt-assertion' || givenGrants.includes(GRANT_JWT_BEARER)) grantTypes.push(GRANT_JWT_BEARER);
   return {
     client_id: typeof given.client_id === 'string' ? given.client_id : LOCAL_CLIENT_ID,
     ...(typeof given.name === 'string' ? { name: given.name } : {}),
@@ -159,22 +173,42 @@ function localClient(input: LocalRunInput, secretHash: string, nowSeconds: numbe
     accept_unvalidated_tokens: given.accept_unvalidated_tokens === true,
     ...(given.access_token_format === 'opaque' || given.access_token_format === 'jwt' ? { access_token_format: given.access_token_format } : {}),
     ...(typeof given.refresh_token_ttl === 'number' ? { refresh_token_ttl: given.refresh_token_ttl } : {}),
+    ...(stringArray(given.accepted_audiences) ? { accepted_audiences: stringArray(given.accepted_audiences) } : {}),
     created_at: nowSeconds,
     updated_at: nowSeconds,
   };
 }
 
+/** `aud` with `required` in it: the author's value kept, the one the server checks added when missing. */
+function withAudience(aud: unknown, required: string): unknown {
+  if (aud === required || (Array.isArray(aud) && aud.includes(required))) return aud;
+  if (typeof aud === 'string') return [aud, required];
+  return Array.isArray(aud) ? [...(aud as unknown[]), required] : required;
+}
+
+/**
+ * A token made from `--subject-claims`/`--actor-claims`: signed as this server, and meant for the
+ * client whatever `aud` the author wrote (the author states the claims the procedure should see).
+ * It is recorded as issued to the client, as the host records its own tokens' requesting client;
+ * an ID token also gets the client in `aud` (only `aud` counts for one), a Txn-Token the trust domain.
+ */
 function signClaims(signer: TokenSigner, claims: Record<string, unknown>, clientId: string, tokenType: string, nowSeconds: number): string {
   const payload: Record<string, unknown> = {
     iss: signer.issuer,
     sub: 'local-user',
-    aud: clientId,
+    aud: tokenType === TOKEN_TYPE_TXN_TOKEN ? signer.issuer : clientId,
     iat: nowSeconds,
     exp: nowSeconds + 300,
     jti: crypto.randomBytes(12).toString('base64url'),
+    ...(tokenType === TOKEN_TYPE_TXN_TOKEN ? { txn: crypto.randomUUID() } : {}),
     ...claims,
+    [REQUESTER_CLAIM]: clientId,
   };
-  return signer.sign({ typ: tokenType === TOKEN_TYPE_ID_TOKEN ? 'JWT' : 'at+jwt' }, payload).token;
+  // The local configuration's trust domain is its issuer.
+  if (tokenType === TOKEN_TYPE_ID_TOKEN) payload.aud = withAudience(payload.aud, clientId);
+  if (tokenType === TOKEN_TYPE_TXN_TOKEN) payload.aud = withAudience(payload.aud, signer.issuer);
+  const typ = tokenType === TOKEN_TYPE_ID_TOKEN ? 'JWT' : tokenType === TOKEN_TYPE_TXN_TOKEN ? TXN_TOKEN_TYP : 'at+jwt';
+  return signer.sign({ typ }, payload).token;
 }
 
 const silentStream = () =>
@@ -237,6 +271,15 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
     await store.putProcedureVersion({ id: input.procedure.id, flow: input.flow, source: input.procedure.source, sha256 }, 'local');
     await store.putClient(client, 'local');
     for (const issuer of input.trustedIssuers ?? []) await store.putTrustedIssuer(issuer, 'local');
+    // The jwt-assertion flow: an ID-JAG from a throwaway issuer this server trusts.
+    let assertion: string | null = null;
+    if (input.flow === 'oauth-token-jwt-assertion') {
+      const given = input.assertionClaims ?? {};
+      const assertionSigner = new EphemeralSigner(typeof given.iss === 'string' && given.iss !== '' ? given.iss : LOCAL_ASSERTION_ISSUER);
+      await store.putTrustedIssuer({ id: 'local-assertion-issuer', issuer: assertionSigner.issuer, jwks: { keys: [...assertionSigner.publicKeys()] }, created_at: nowSeconds, updated_at: nowSeconds }, 'local');
+      const claims = { iss: assertionSigner.issuer, sub: 'local-user', aud: LOCAL_ISSUER, client_id: client.client_id, iat: nowSeconds, exp: nowSeconds + 300, jti: crypto.randomBytes(12).toString('base64url'), ...given };
+      assertion = assertionSigner.sign({ typ: ID_JAG_TYP }, claims).token;
+    }
 
     const logger = createLogger({ level: 'error', stream: silentStream() });
     const watch = watchCorrections(engine, logger);
@@ -300,6 +343,13 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
       form.set('client_secret', localSecret);
       form.set('grant_type', GRANT_REFRESH_TOKEN);
       form.set('refresh_token', String(started.body.access_token));
+      for (const [name, value] of input.params ?? []) form.append(name, value);
+    } else if (assertion !== null) {
+      form = new URLSearchParams();
+      form.set('client_id', client.client_id);
+      form.set('client_secret', localSecret);
+      form.set('grant_type', GRANT_JWT_BEARER);
+      form.set('assertion', assertion);
       for (const [name, value] of input.params ?? []) form.append(name, value);
     } else {
       form = exchangeForm(input.params ?? []);

@@ -19,6 +19,7 @@ import { TokenEndpoint } from '../oauth/token-endpoint.ts';
 import { IntrospectionEndpoint } from '../oauth/introspection.ts';
 import { RevocationEndpoint } from '../oauth/revocation.ts';
 import { RefreshTokenGrant } from '../oauth/grants/refresh-token.ts';
+import { JwtBearerGrant } from '../oauth/grants/jwt-bearer.ts';
 import { TokenLifecycle } from '../oauth/token-lifecycle.ts';
 import { RevocationList } from '../tokens/revocations.ts';
 import { endpointUrls } from '../oauth/metadata.ts';
@@ -144,7 +145,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     return options.procedureNamespace ? { ...ref, namespace: options.procedureNamespace } : ref;
   };
   const services: TokenServices = {
-    config: { maxTargets: config.maxTargets },
+    config: { maxTargets: config.maxTargets, trustDomain: config.trustDomain },
     runner,
     validator,
     lifecycle,
@@ -155,7 +156,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.onProcedureLog ? { onProcedureLog: options.onProcedureLog } : {}),
   };
   const tokenEndpoint = new TokenEndpoint(
-    [new ClientCredentialsGrant(services), new TokenExchangeGrant(services), new RefreshTokenGrant(services)],
+    [new ClientCredentialsGrant(services), new TokenExchangeGrant(services), new RefreshTokenGrant(services), new JwtBearerGrant(services)],
     authenticator,
     metrics,
     logger,

@@ -182,6 +182,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX opaque_tokens_expiry ON opaque_tokens (expires_at);
     `,
   },
+  {
+    version: 4,
+    description: 'client accepted_audiences: aud values that mark a presented token as meant for the client',
+    sql: `
+      -- JSON array of strings; NULL: none (records from before schema 4 read back unchanged).
+      ALTER TABLE clients ADD COLUMN accepted_audiences TEXT;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

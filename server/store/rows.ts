@@ -76,6 +76,7 @@ export function toClient(row: Row): ClientRecord {
   const format = row['access_token_format'];
   if (format === 'jwt' || format === 'opaque') client.access_token_format = format;
   if (row['refresh_token_ttl'] !== null && row['refresh_token_ttl'] !== undefined) client.refresh_token_ttl = int(row, 'refresh_token_ttl');
+  if (row['accepted_audiences'] !== null && row['accepted_audiences'] !== undefined) client.accepted_audiences = parsed<string[]>(row, 'accepted_audiences');
   return client;
 }
 

@@ -143,8 +143,8 @@ export class SqlStore implements Store {
       const existing = existingRow ? toClient(existingRow) : null;
       await tx.query(`INSERT INTO clients (client_id, name, client_secret_hash, token_endpoint_auth_method, jwks, grant_types, scope,
            audiences, properties, procedures, access_token_ttl, accept_unvalidated_tokens, created_at, updated_at,
-           access_token_format, refresh_token_ttl)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           access_token_format, refresh_token_ttl, accepted_audiences)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (client_id) DO UPDATE SET
            name = excluded.name, client_secret_hash = excluded.client_secret_hash,
            token_endpoint_auth_method = excluded.token_endpoint_auth_method, jwks = excluded.jwks,
@@ -152,7 +152,7 @@ export class SqlStore implements Store {
            properties = excluded.properties, procedures = excluded.procedures,
            access_token_ttl = excluded.access_token_ttl, accept_unvalidated_tokens = excluded.accept_unvalidated_tokens,
            updated_at = excluded.updated_at, access_token_format = excluded.access_token_format,
-           refresh_token_ttl = excluded.refresh_token_ttl`,
+           refresh_token_ttl = excluded.refresh_token_ttl, accepted_audiences = excluded.accepted_audiences`,
         [
           client.client_id,
           client.name ?? null,
@@ -171,6 +171,7 @@ export class SqlStore implements Store {
           client.updated_at,
           client.access_token_format ?? null,
           client.refresh_token_ttl ?? null,
+          client.accepted_audiences === undefined ? null : JSON.stringify(client.accepted_audiences),
         ],
       );
       await this.recordChange(tx, written, auditEntries.clientPut(actor, existing, client));

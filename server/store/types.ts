@@ -14,7 +14,9 @@ export type { FlowId } from '../../sandbox/protocol.ts';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
 export const GRANT_REFRESH_TOKEN = 'refresh_token';
-export type GrantType = typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_REFRESH_TOKEN;
+/** RFC 7523 §2.1: a JWT (an ID-JAG, draft-ietf-oauth-identity-assertion-authz-grant) as an authorization grant. */
+export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export type GrantType = typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_REFRESH_TOKEN | typeof GRANT_JWT_BEARER;
 
 /** How a client's access tokens are issued: signed JWTs (RFC 9068), or opaque references resolved by introspection. */
 export type AccessTokenFormat = 'jwt' | 'opaque';
@@ -45,6 +47,11 @@ export interface ClientRecord {
   access_token_format?: AccessTokenFormat;
   /** Seconds a refresh family lives (rotation never extends it); absent: DEFAULT_REFRESH_TOKEN_TTL_SECONDS. */
   refresh_token_ttl?: number;
+  /**
+   * `aud` values that mark a presented token as meant for this client besides its own id (an API
+   * client's resource URI). Absent or empty: only the client id. Optional: records from before schema 4.
+   */
+  accepted_audiences?: string[];
   created_at: number;
   updated_at: number;
 }

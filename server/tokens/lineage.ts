@@ -24,6 +24,20 @@ import { MAX_LINEAGE_LENGTH } from '../defaults.ts';
 
 export const LINEAGE_CLAIM = 'tkp_chain';
 
+/**
+ * The requesting client of a token of ours: host-set on every token this server issues (JWTs and the
+ * stored claims of opaque and refresh tokens), from the authenticated client, so no procedure can
+ * set or remove it. "Issued to the caller" is decided from it, never from the procedure-set
+ * `client_id`/`azp` (Curity's pass-through claims), which a procedure may set to anything.
+ */
+export const REQUESTER_CLAIM = 'tkp_client';
+
+/** The client this server recorded as having requested a token of its own, or null. */
+export function requesterOf(claims: Record<string, unknown>): string | null {
+  const requester = claims[REQUESTER_CLAIM];
+  return typeof requester === 'string' && requester.length > 0 ? requester : null;
+}
+
 function digest(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64url');
 }

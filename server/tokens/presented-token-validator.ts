@@ -9,19 +9,25 @@
  * - `invalid`: anything else. Always refused with `invalid_request`.
  *
  * Checks, in this order (cheap and key-free first, so a hostile token never causes a fetch):
- * 1. the declared type is access_token, jwt or id_token;
+ * 1. the declared type is access_token, jwt, id_token, or txn_token (a Txn-Token of this server,
+ *    presented for a replacement);
  * 2. size, compact JWS shape, canonical base64url, strict JSON without duplicate members,
  *    `alg` in the allowlist (asymmetric only), no `crit` (see jws-guards.ts);
  * 3. `typ` by declared type: access_token needs `at+jwt` (RFC 9068 §2.1); id_token needs `typ`
  *    absent or `JWT`; jwt accepts absent, `JWT` or `at+jwt` (any ordinary signed JWT, including
- *    access tokens) but not other explicitly typed JWTs (`dpop+jwt`, `logout+jwt`, ...), which
- *    are never meant to be exchanged (RFC 8725 §3.11);
+ *    access tokens) but not other explicitly typed JWTs (`dpop+jwt`, `logout+jwt`, `txntoken+jwt`,
+ *    ...), which are never meant to be exchanged (RFC 8725 §3.11); txn_token needs `txntoken+jwt`,
+ *    so a Txn-Token is never accepted as an access token, nor an access token as a Txn-Token;
  * 4. `iss` equal to this server's issuer (own keys) or to a trusted issuer's `issuer` (its keys);
- *    then that issuer's `allowed_algs`, when set;
+ *    then that issuer's `allowed_algs`, when set; a txn_token only from this server;
  * 5. claim shapes; `exp` required; `exp`/`nbf`/`iat` within the clock skew;
- * 6. meant for the caller: `aud` includes the caller's client id, or `client_id` is the caller
- *    (for id_token only `aud` counts, and `azp`, when present, must be the caller). A trusted
- *    issuer with `audiences` further requires `aud` to include one of them; both must hold;
+ * 6. meant for the caller: `aud` includes the caller's client id or one of its
+ *    `accepted_audiences`, or the token was issued to the caller: for this server's tokens the
+ *    requesting client the host recorded (lineage.ts REQUESTER_CLAIM, which no procedure can set;
+ *    never the procedure-set `client_id`), for a trusted issuer's its `client_id` claim (for
+ *    id_token only `aud` counts, and `azp`, when present, must be the caller). A trusted issuer
+ *    with `audiences` further requires `aud` to include one of them; both must hold. A txn_token
+ *    is meant for any workload of the trust domain: its `aud` must be the trust domain;
  * 7. the signature, with a key chosen only from the issuer's registered set, by `kid` (or every
  *    key fitting the algorithm when there is no `kid`). `jku`, `x5u`, `jwk` and `x5c` headers are
  *    ignored: they never select a key and are never fetched. Only a trusted issuer with a
@@ -42,6 +48,8 @@ import type { VerificationKey } from './jws-verify.ts';
 import { RemoteJwksCache } from './remote-jwks.ts';
 import { MAX_TOKEN_BYTES } from '../defaults.ts';
 import type { JwksFetchProblem } from './remote-jwks.ts';
+import { requesterOf } from './lineage.ts';
+import { TOKEN_TYPE_TXN_TOKEN, TXN_TOKEN_TYP } from './txn-token-types.ts';
 
 export type { JsonWebKeyLike } from './jws-guards.ts';
 export type { JwksFetchProblem } from './remote-jwks.ts';
@@ -120,6 +128,10 @@ export interface PresentedTokenRequest {
   /** The declared `subject_token_type` / `actor_token_type` URI. */
   tokenType: string;
   callerClientId: string;
+  /** The caller's `accepted_audiences`: `aud` values that also mark a token as meant for it. */
+  acceptedAudiences?: readonly string[];
+  /** The trust domain (TOKENPROC_TRUST_DOMAIN): the `aud` a presented txn_token must name. */
+  trustDomain?: string;
   role: 'subject' | 'actor';
 }
 
@@ -227,7 +239,7 @@ export class PresentedTokenValidator {
     const name = `${request.role}_token`;
     const invalid = (what: string): PresentedTokenValidation => ({ status: 'invalid', reason: `${name} ${what}` });
 
-    if (!SUPPORTED_PRESENTED_TOKEN_TYPES.includes(request.tokenType)) {
+    if (!SUPPORTED_PRESENTED_TOKEN_TYPES.includes(request.tokenType) && request.tokenType !== TOKEN_TYPE_TXN_TOKEN) {
       return { status: 'invalid', reason: `unsupported ${name}_type` };
     }
 
@@ -245,6 +257,7 @@ export class PresentedTokenValidator {
     if (typeof iss !== 'string') return invalid('has a malformed iss claim');
     const resolved = this.resolveIssuer(iss);
     if (!resolved) return { status: 'unvalidated', reason: `${name} is not from a trusted issuer` };
+    if (request.tokenType === TOKEN_TYPE_TXN_TOKEN && resolved.kind !== 'self') return invalid('is not a Txn-Token of this server');
 
     if (resolved.kind === 'trusted') {
       const allowedAlgs = resolved.record.allowed_algs;
@@ -326,6 +339,39 @@ export class PresentedTokenValidator {
     return this.signatureWith(keys, jws.signingInput, jws.signature, jws.alg, jws.kid);
   }
 
+  /**
+   * Steps 4, 5 and 7 for a parsed JWT bearer assertion (RFC 7523 §3, the jwt-bearer grant): its
+   * `iss` a trusted issuer (never this server), that issuer's `allowed_algs` and `audiences`, claim
+   * shapes and times, and the signature with that issuer's keys. Whom it is for (`aud`, `client_id`),
+   * `typ` and `jti` are the grant's to check (server/oauth/grants/jwt-bearer.ts). `problem` ends a
+   * sentence about the assertion and names no value of it.
+   */
+  async verifyTrustedAssertion(jws: ParsedCompactJws): Promise<{ ok: true; source: { id: string; issuer: string } } | { ok: false; problem: string }> {
+    const iss = jws.claims.iss;
+    if (typeof iss !== 'string' || iss === '') return { ok: false, problem: 'has no iss claim' };
+    const resolved = iss === this.issuer ? null : this.resolveIssuer(iss);
+    if (resolved === null || resolved.kind !== 'trusted') return { ok: false, problem: 'is not from a trusted issuer' };
+    const allowedAlgs = resolved.record.allowed_algs;
+    if (allowedAlgs && allowedAlgs.length > 0 && !allowedAlgs.includes(jws.alg)) return { ok: false, problem: 'uses a signing algorithm that is not allowed for its issuer' };
+    const times = this.checkTimesAndShapes(jws.claims);
+    if (times !== null) return { ok: false, problem: times };
+    const accepted = resolved.record.audiences;
+    const audience = audienceOf(jws.claims.aud) ?? [];
+    if (accepted && accepted.length > 0 && !audience.some((value) => accepted.includes(value))) {
+      return { ok: false, problem: 'has an audience its issuer is not trusted for' };
+    }
+    switch (await this.verifySignature(jws.signingInput, jws.signature, jws.alg, jws.kid, resolved)) {
+      case 'verified':
+        return { ok: true, source: { id: resolved.record.id, issuer: resolved.record.issuer } };
+      case 'bad_signature':
+        return { ok: false, problem: 'signature is invalid' };
+      case 'unknown_key':
+        return { ok: false, problem: 'is signed with an unknown key' };
+      case 'keys_unavailable':
+        return { ok: false, problem: 'could not be checked: the keys of its issuer are unavailable' };
+    }
+  }
+
   /** Exact (code point) match; this server's own issuer wins over a trusted record with the same value. */
   private resolveIssuer(iss: string): ResolvedIssuer | null {
     if (iss === this.issuer) return { kind: 'self' };
@@ -362,13 +408,19 @@ export class PresentedTokenValidator {
     const { iat } = claims as { iat?: number };
 
     const caller = request.callerClientId;
-    if (request.tokenType === TOKEN_TYPE_ID_TOKEN) {
+    const accepted = request.acceptedAudiences ?? [];
+    // Issued to the caller: recorded by this server's host for its own tokens; a trusted issuer's `client_id`.
+    const issuedToCaller = issuer.kind === 'self' ? requesterOf(claims) === caller : claims.client_id === caller;
+    if (request.tokenType === TOKEN_TYPE_TXN_TOKEN) {
+      if (request.trustDomain === undefined || !audience.includes(request.trustDomain)) return 'is not meant for this trust domain';
+      if (typeof claims.txn !== 'string' || typeof claims.sub !== 'string') return 'is not a well-formed Txn-Token';
+    } else if (request.tokenType === TOKEN_TYPE_ID_TOKEN) {
       // OpenID Connect Core §2: an ID token names its subject, its time and its audience.
       if (typeof claims.sub !== 'string' || claims.sub.length === 0) return 'has no sub claim';
       if (iat === undefined) return 'has no iat claim';
       if (!audience.includes(caller)) return 'is not meant for this client';
       if (claims.azp !== undefined && claims.azp !== caller) return 'is not meant for this client';
-    } else if (!audience.includes(caller) && claims.client_id !== caller) {
+    } else if (!audience.includes(caller) && !audience.some((value) => accepted.includes(value)) && !issuedToCaller) {
       return 'is not meant for this client';
     }
 
@@ -465,6 +517,8 @@ function typAcceptedFor(tokenType: string, typ: string | undefined | null): bool
       return typ === undefined || typ === 'jwt';
     case TOKEN_TYPE_JWT:
       return typ === undefined || typ === 'jwt' || typ === 'at+jwt';
+    case TOKEN_TYPE_TXN_TOKEN:
+      return typ === TXN_TOKEN_TYP;
     default:
       return false;
   }

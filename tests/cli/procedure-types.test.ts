@@ -75,7 +75,13 @@ describe('procedure-api.d.ts', () => {
 
   it.each(EXAMPLES)('type-checks %s without errors', (relative) => {
     const source = readFileSync(path.join(ROOT, 'procedures', relative), 'utf8');
-    const contextType = relative.includes('client-credentials') ? 'ClientCredentialsContext' : relative.includes('refresh') ? 'RefreshContext' : 'TokenExchangeContext';
+    const contextType = relative.includes('client-credentials')
+      ? 'ClientCredentialsContext'
+      : relative.includes('refresh')
+        ? 'RefreshContext'
+        : relative.includes('jwt-assertion')
+          ? 'JwtAssertionContext'
+          : 'TokenExchangeContext';
     expect(typeCheck(path.basename(relative), annotated(source, contextType))).toEqual([]);
   });
 

@@ -275,7 +275,7 @@ describe('discovery, JWKS and introspection', () => {
       expect(metadata.issuer).toBe(server.issuer);
       expect(metadata.token_endpoint).toBe(`${server.issuer}/oauth/v2/oauth-token`);
       expect(metadata.introspection_endpoint).toBe(`${server.issuer}/oauth/v2/oauth-introspect`);
-      expect(new Set(metadata.grant_types_supported as string[])).toEqual(new Set(['client_credentials', TOKEN_EXCHANGE, 'refresh_token']));
+      expect(new Set(metadata.grant_types_supported as string[])).toEqual(new Set(['client_credentials', TOKEN_EXCHANGE, 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer']));
       expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
       expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain('none');
       for (const value of Object.values(metadata)) if (Array.isArray(value)) expect(value.length).toBeGreaterThan(0);

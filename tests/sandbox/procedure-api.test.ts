@@ -45,6 +45,7 @@ import {
   nowSeconds,
   recordingSink,
   refreshInput,
+  jwtAssertionInput,
   testClient,
   tokenExchangeInput,
 } from './test-host.ts';
@@ -56,7 +57,8 @@ const engine = engineForTests();
 const TOKEN_EXCHANGE: ProcedureFlow = 'oauth-token-oauth-token-exchange';
 const CLIENT_CREDENTIALS: ProcedureFlow = 'oauth-token-client-credentials';
 const REFRESH: ProcedureFlow = 'oauth-token-refresh';
-const FLOWS: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS, REFRESH];
+const JWT_ASSERTION: ProcedureFlow = 'oauth-token-jwt-assertion';
+const FLOWS: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS, REFRESH, JWT_ASSERTION];
 /** The refresh context has no subject, actor, audiences or attributes. */
 const WITH_SUBJECT_CONTEXT: readonly ProcedureFlow[] = [TOKEN_EXCHANGE, CLIENT_CREDENTIALS];
 
@@ -101,6 +103,11 @@ const SAMPLES: readonly Sample[] = [
   { expression: 'context.presentedToken', api: PRESENTED_TOKEN, flows: [REFRESH] },
   { expression: 'emptied(context.getPresentedToken().data)', api: TOKEN_DATA, flows: [REFRESH] },
   { expression: 'context.delegation', api: DELEGATION, flows: [REFRESH] },
+  // Before the assertion's data is emptied (the context keeps one object for it).
+  { expression: 'context.presentedAssertion.amr', api: JAVA_LIST, flows: [JWT_ASSERTION] },
+  { expression: 'emptied(context.getPresentedAssertion())', api: TOKEN_DATA, flows: [JWT_ASSERTION] },
+  { expression: 'context.getRequestedAudiences()', api: JAVA_LIST, flows: [JWT_ASSERTION] },
+  { expression: 'full.idJagIssuer', api: TOKEN_ISSUER, flows: [TOKEN_EXCHANGE, CLIENT_CREDENTIALS] },
   { expression: 'groups', api: JAVA_LIST, flows: [TOKEN_EXCHANGE] },
   { expression: 'context.getRequestedScopes()', api: JAVA_LIST },
   { expression: 'context.requestedAudiences', api: JAVA_LIST, flows: WITH_SUBJECT_CONTEXT },
@@ -185,6 +192,7 @@ ${entries.join('\n')}
 function inputFor(flow: ProcedureFlow, host: TestHost): ProcedureInput {
   if (flow === CLIENT_CREDENTIALS) return clientCredentialsInput(host, ['read']);
   if (flow === REFRESH) return refreshInput(host, ['read']);
+  if (flow === JWT_ASSERTION) return jwtAssertionInput(host, ['read']);
   const claims = { sub: 'alice', scope: 'read', exp: nowSeconds() + 60, act: { sub: 'svc' }, groups: ['a', 'b'] };
   const input = tokenExchangeInput(key, {
     client: host.client,

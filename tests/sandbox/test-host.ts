@@ -36,7 +36,7 @@ export const ISSUER = 'https://tokenproc.test';
 export const RELAXED_LIMITS = { cpuTimeMs: 2000, wallTimeMs: 5000 } as const;
 
 // The test host signs every kind (refresh tokens too): the sandbox tests look at what crosses, not at token formats.
-const TYP_BY_KIND = { access_token: 'at+jwt', jwt: 'JWT', id_token: 'JWT', refresh_token: 'JWT' } as const;
+const TYP_BY_KIND = { access_token: 'at+jwt', jwt: 'JWT', id_token: 'JWT', refresh_token: 'JWT', id_jag: 'oauth-id-jag+jwt', txn_token: 'txntoken+jwt' } as const;
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -299,6 +299,29 @@ export function refreshInput(host: TestHost, scopes: string[]): ProcedureInput {
     requestedTokenType: null,
     initialized: { ...initialized, defaultRefreshTokenData: { ...initialized.defaultAccessTokenData, exp: familyEnd }, defaultIdTokenData: null },
     refresh: { data, delegation: { id: 'family-1', clientId: host.client.id, scope: data.scope, claims: data } },
+  };
+}
+
+/** The jwt-bearer flow's input as the grant prepares it: an initialized context and the validated assertion's claims. */
+export function jwtAssertionInput(host: TestHost, scopes: string[]): ProcedureInput {
+  const claims = { iss: 'https://idp.example.com', sub: 'alice', aud: 'https://tokenproc.example', client_id: host.client.id, scope: scopes.join(' '), jti: 'a-1', iat: nowSeconds(), exp: nowSeconds() + 300, amr: ['mfa'] };
+  return {
+    flow: 'oauth-token-jwt-assertion',
+    client: clientView(host.client),
+    request: {
+      method: 'POST',
+      path: '/oauth/v2/oauth-token',
+      clientIpAddress: '127.0.0.1',
+      formParameters: { grant_type: ['urn:ietf:params:oauth:grant-type:jwt-bearer'], scope: [scopes.join(' ')] },
+      headers: {},
+    },
+    subjectToken: null,
+    actorToken: null,
+    requestedScopes: scopes,
+    requestedAudiences: [],
+    requestedTokenType: null,
+    initialized: host.context(host.client.audiences, scopes, 'alice'),
+    assertion: { claims },
   };
 }
 

@@ -114,10 +114,24 @@ describe('accepted tokens', () => {
     expect(outbound.urls).toEqual([]);
   });
 
-  it('accepts a token meant for the caller by client_id, signed by a retired own key', async () => {
+  it('accepts a token of ours issued to the caller (the requesting client the host recorded), signed by a retired own key', async () => {
     const { validator } = makeValidator();
-    const token = await mint(retiredOwn, accessClaims({ aud: 'https://orders.test', client_id: CALLER }));
+    const token = await mint(retiredOwn, accessClaims({ aud: 'https://orders.test', tkp_client: CALLER }));
     expect((await check(validator, token)).status).toBe('valid');
+  });
+
+  it('never takes a token of ours as issued to the caller from its client_id (a procedure may set it)', async () => {
+    const { validator } = makeValidator();
+    const token = await mint(retiredOwn, accessClaims({ aud: 'https://orders.test', client_id: CALLER, tkp_client: 'someone-else' }));
+    expect(await check(validator, token)).toEqual({ status: 'invalid', reason: 'subject_token is not meant for this client' });
+  });
+
+  it('accepts a token whose aud is one of the caller\'s accepted_audiences', async () => {
+    const { validator } = makeValidator();
+    const token = await mint(retiredOwn, accessClaims({ aud: ['https://orders.test', 'other'] }));
+    expect((await check(validator, token)).status).toBe('invalid');
+    const accepted = await validator.validate({ token, tokenType: TOKEN_TYPE_ACCESS_TOKEN, callerClientId: CALLER, acceptedAudiences: ['https://orders.test'], role: 'subject' });
+    expect(accepted.status).toBe('valid');
   });
 
   it('accepts typ in any case and with the application/ prefix', async () => {

@@ -19,6 +19,7 @@ export interface RunFlags {
   actorToken?: string;
   actorClaims?: string;
   actorTokenType?: string;
+  assertionClaims?: string;
   param?: string[];
   now?: string;
   json?: boolean;
@@ -28,6 +29,7 @@ const FLOW_ALIASES: Readonly<Record<string, FlowId>> = {
   'token-exchange': 'oauth-token-oauth-token-exchange',
   'client-credentials': 'oauth-token-client-credentials',
   refresh: 'oauth-token-refresh',
+  'jwt-assertion': 'oauth-token-jwt-assertion',
 };
 
 /** A flow id, or its short alias (`token-exchange`, `client-credentials`). */
@@ -132,6 +134,10 @@ export function buildLocalRunInput(file: string, flags: RunFlags, cwd: string): 
   if (flags.actorToken !== undefined) input.actorToken = parseTokenArgument(flags.actorToken, '--actor-token', cwd);
   if (flags.actorClaims !== undefined) input.actorClaims = parseJsonObjectArgument(flags.actorClaims, '--actor-claims', cwd);
   if (flags.actorTokenType !== undefined) input.actorTokenType = flags.actorTokenType;
+  if (flags.assertionClaims !== undefined) {
+    if (input.flow !== 'oauth-token-jwt-assertion') throw new CliError('--assertion-claims is for --flow oauth-token-jwt-assertion');
+    input.assertionClaims = parseJsonObjectArgument(flags.assertionClaims, '--assertion-claims', cwd);
+  }
   if (flags.param !== undefined && flags.param.length > 0) input.params = flags.param.map(parseParam);
   if (flags.now !== undefined) input.now = parseNow(flags.now);
   return input;

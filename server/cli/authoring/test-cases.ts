@@ -24,7 +24,7 @@ export interface CaseInput extends Omit<LocalRunInput, 'flow' | 'procedure' | 'p
 }
 
 export interface TokenExpectation {
-  kind?: 'access_token' | 'jwt' | 'id_token';
+  kind?: 'access_token' | 'jwt' | 'id_token' | 'refresh_token' | 'id_jag';
   header?: Record<string, unknown>;
   claims?: Record<string, unknown>;
 }
@@ -75,16 +75,18 @@ const INPUT_KEYS = new Set([
   'actorToken',
   'actorClaims',
   'actorTokenType',
+  'assertionClaims',
   'params',
   'now',
 ]);
 const EXPECT_KEYS = new Set(['status', 'error', 'body', 'token', 'tokens', 'logs', 'diagnostic']);
 const TOKEN_KEYS = new Set(['kind', 'header', 'claims']);
-const TOKEN_KINDS = new Set(['access_token', 'jwt', 'id_token', 'refresh_token']);
+const TOKEN_KINDS = new Set(['access_token', 'jwt', 'id_token', 'refresh_token', 'id_jag']);
 const FLOW_ALIASES: Readonly<Record<string, FlowId>> = {
   'token-exchange': 'oauth-token-oauth-token-exchange',
   'client-credentials': 'oauth-token-client-credentials',
   refresh: 'oauth-token-refresh',
+  'jwt-assertion': 'oauth-token-jwt-assertion',
 };
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -100,7 +102,7 @@ function unknownKeys(value: Record<string, unknown>, allowed: ReadonlySet<string
 function validateInput(input: unknown, where: string): string[] {
   if (!isObject(input)) return [`${where}: expected an object`];
   const errors = unknownKeys(input, INPUT_KEYS, where);
-  for (const key of ['client', 'subjectClaims', 'actorClaims']) {
+  for (const key of ['client', 'subjectClaims', 'actorClaims', 'assertionClaims']) {
     if (input[key] !== undefined && !isObject(input[key])) errors.push(`${where}.${key}: expected an object`);
   }
   if (isObject(input.client)) {

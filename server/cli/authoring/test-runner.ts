@@ -63,6 +63,7 @@ export function buildCaseRunInput(
   if (input.actorToken !== undefined) run.actorToken = input.actorToken;
   if (input.actorClaims) run.actorClaims = resolveTimes(input.actorClaims, nowSeconds) as Record<string, unknown>;
   if (input.actorTokenType !== undefined) run.actorTokenType = input.actorTokenType;
+  if (input.assertionClaims) run.assertionClaims = resolveTimes(input.assertionClaims, nowSeconds) as Record<string, unknown>;
   const params = toPairs(input.params);
   if (params.length > 0) run.params = params;
   if (input.now !== undefined) run.now = nowMs;

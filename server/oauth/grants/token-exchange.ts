@@ -22,13 +22,28 @@ import {
   TOKEN_TYPE_JWT,
   TOKEN_TYPE_REFRESH_TOKEN,
 } from '../../tokens/presented-token-validator.ts';
+import {
+  checkTxnRequestShape,
+  NO_REFRESH_WITH_TXN_TOKEN,
+  TOKEN_TYPE_SELF_SIGNED,
+  TOKEN_TYPE_TXN_TOKEN,
+  TXN_SUBJECT_TYPES,
+  txnIssuanceFor,
+  txnRequestObjects,
+  txnResponseProblem,
+  validateSelfSigned,
+  type TxnIssuance,
+} from '../txn-token.ts';
+import { idJagRequestProblem, idJagResponseProblem, idJagTarget, TOKEN_TYPE_ID_JAG, type IdJagTarget } from '../id-jag.ts';
 
 const FLOW = 'oauth-token-oauth-token-exchange' as const;
 
 /** Token types accepted as subject_token_type / actor_token_type. */
 const PRESENTED_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
 /** Token types this grant can issue. */
-const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN]);
+const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_TXN_TOKEN]);
+
+const NO_REFRESH_WITH_ID_JAG = { allowed: false, refusal: { error: 'invalid_request', description: 'No refresh token is issued with an ID-JAG' } } as const;
 
 /** A validated presented token and what it is known by in lineages. */
 interface Presented {
@@ -69,7 +84,8 @@ export class TokenExchangeGrant implements GrantHandler {
     const requestedTokenType = firstValue(params, 'requested_token_type') ?? null;
     if (subjectToken === undefined) return fail(invalidRequest('subject_token is required'));
     if (subjectTokenType === undefined) return fail(invalidRequest('subject_token_type is required'));
-    if (!PRESENTED_TYPES.has(subjectTokenType)) return fail(invalidRequest('Unsupported subject_token_type'));
+    // Txn-Token requests also take self-signed JWTs and Txn-Tokens (server/oauth/txn-token.ts).
+    if (!PRESENTED_TYPES.has(subjectTokenType) && !TXN_SUBJECT_TYPES.has(subjectTokenType)) return fail(invalidRequest('Unsupported subject_token_type'));
     if (actorToken !== null && actorTokenType === null) return fail(invalidRequest('actor_token_type is required with actor_token'));
     if (actorToken === null && actorTokenType !== null) return fail(invalidRequest('actor_token_type must not be sent without actor_token'));
     if (actorTokenType !== null && !PRESENTED_TYPES.has(actorTokenType)) return fail(invalidRequest('Unsupported actor_token_type'));
@@ -80,7 +96,21 @@ export class TokenExchangeGrant implements GrantHandler {
   }
 
   private async presented(client: ClientRecord, token: string, tokenType: string, role: 'subject' | 'actor'): Promise<Result<Presented>> {
-    const validation = await this.services.validator.validate({ token, tokenType, callerClientId: client.client_id, role });
+    if (tokenType === TOKEN_TYPE_SELF_SIGNED) {
+      const policy = this.services.issuancePolicy();
+      const selfSigned = await validateSelfSigned(this.services.validator, client, token, policy.signer.issuer, Math.floor(policy.now() / 1000));
+      if (!selfSigned.ok) return selfSigned;
+      const claims = selfSigned.value;
+      return ok({ input: { value: token, type: tokenType, claims, delegation: delegationOf(claims) }, link: linkOf({ kind: 'foreign', claims, value: token }) });
+    }
+    const validation = await this.services.validator.validate({
+      token,
+      tokenType,
+      callerClientId: client.client_id,
+      acceptedAudiences: client.accepted_audiences ?? [],
+      trustDomain: this.services.config.trustDomain,
+      role,
+    });
     if (validation.status === 'valid') {
       const { claims } = validation;
       const link = linkOf(validation.source.kind === 'self' ? { kind: 'own', claims } : { kind: 'foreign', claims, value: token });
@@ -120,6 +150,18 @@ export class TokenExchangeGrant implements GrantHandler {
     const parsed = this.parameters(request);
     if (!parsed.ok) return refused(parsed.error);
     const p = parsed.value;
+    // Transaction tokens (server/oauth/txn-token.ts): the JSON parameters and the request's shape.
+    const txnObjects = txnRequestObjects(request.params);
+    if (!txnObjects.ok) return refused(txnObjects.error);
+    const txnShape = checkTxnRequestShape(p, this.services.config.trustDomain);
+    if (!txnShape.ok) return refused(txnShape.error);
+    const wantsTxn = p.requestedTokenType === TOKEN_TYPE_TXN_TOKEN;
+    // An ID-JAG (server/oauth/id-jag.ts) is made from an ID token alone.
+    const wantsIdJag = p.requestedTokenType === TOKEN_TYPE_ID_JAG;
+    if (wantsIdJag) {
+      const problem = idJagRequestProblem(p.subjectTokenType, p.actorToken !== null);
+      if (!problem.ok) return refused(problem.error);
+    }
 
     const subjectResult = await this.presented(client, p.subjectToken, p.subjectTokenType, 'subject');
     if (!subjectResult.ok) return refused(subjectResult.error);
@@ -130,6 +172,18 @@ export class TokenExchangeGrant implements GrantHandler {
       if (!validated.ok) return refused(validated.error);
       actor = validated.value;
     }
+    let txn: TxnIssuance | null = null;
+    if (wantsTxn) {
+      const made = txnIssuanceFor(client, subject.input, txnObjects.value, request.view.clientIpAddress, this.services.config.trustDomain);
+      if (!made.ok) return refused(made.error);
+      txn = made.value;
+    }
+    let jagTarget: IdJagTarget | null = null;
+    if (wantsIdJag) {
+      const target = idJagTarget(client, request.params, subject.input.claims);
+      if (!target.ok) return refused(target.error);
+      jagTarget = target.value;
+    }
 
     // What is issued derives from the subject and the actor (server/tokens/lineage.ts); a client
     // allowed refresh tokens also names the family a refresh token of this request would start.
@@ -138,7 +192,9 @@ export class TokenExchangeGrant implements GrantHandler {
     const lifecycle = this.services.lifecycle;
     // Delegated tokens are not refreshable: an actor token, or a subject already carrying `act`.
     const delegated = actor !== null || (subject.input.claims !== null && subject.input.claims.act !== undefined);
-    const refresh = lineage === null ? null : lifecycle.newFamilyPermission(client, delegated, lineage);
+    // An ID-JAG is never refreshable (the draft: no refresh token beside it).
+    const refresh =
+      lineage === null ? null : wantsIdJag ? NO_REFRESH_WITH_ID_JAG : wantsTxn ? NO_REFRESH_WITH_TXN_TOKEN : lifecycle.newFamilyPermission(client, delegated, lineage);
     const tokenLineage = lineage === null || refresh === null ? null : refresh.allowed ? derivedLineage(parents, [refresh.familyId]) : lineage;
     if (lineage === null || refresh === null || tokenLineage === null) {
       return refused(invalidRequest(`The subject and actor tokens derive from too many tokens (at most ${MAX_LINEAGE_LENGTH} in a chain); start again from a fresh token`));
@@ -151,6 +207,9 @@ export class TokenExchangeGrant implements GrantHandler {
     if (!procedure.ok) return refused(procedure.error);
 
     const issuance = new IssuanceHost(this.services.issuancePolicy(), client, subject.input.claims, { lineage: tokenLineage, refresh });
+    issuance.idJag = jagTarget;
+    issuance.txn = txn;
+    issuance.actorClaims = actor?.input.claims ?? null;
     const result = await this.services.runner.run({
       procedure: procedure.value,
       issuance,
@@ -169,9 +228,19 @@ export class TokenExchangeGrant implements GrantHandler {
         requestedAudiences: p.targets,
         requestedTokenType: p.requestedTokenType,
         initialized: null,
+        requestContext: txnObjects.value.requestContext,
+        requestDetails: txnObjects.value.requestDetails,
       },
     });
     const who = { subjectSub: subject.input.claims?.sub ?? null, actorSub: actor?.input.claims?.sub ?? null };
+    if (wantsTxn && result.response.ok) {
+      const problem = txnResponseProblem(result.response.value, result.issued);
+      if (problem !== null) return { ...result, response: fail(oauthError('server_error', problem)), diagnostic: { reason: 'invalid_result', message: problem, line: null, column: null }, ...who };
+    }
+    if (wantsIdJag && result.response.ok) {
+      const problem = idJagResponseProblem(result.response.value, result.issued);
+      if (problem !== null) return { ...result, response: fail(oauthError('server_error', problem)), diagnostic: { reason: 'invalid_result', message: problem, line: null, column: null }, ...who };
+    }
     if (result.response.ok) {
       // Refresh tokens and opaque access tokens exist once stored; a JWT access token writes nothing.
       const stored = await lifecycle.storeCarried(result.response.value, result.issued);
