@@ -24,6 +24,7 @@ import { TOKEN_PATH } from '../server/oauth/metadata.ts';
 import type { EndpointRequest } from '../server/oauth/token-endpoint.ts';
 import { createRuntime } from '../server/runtime/runtime.ts';
 import { openStore } from '../server/store/index.ts';
+import { GRANT_REFRESH_TOKEN } from '../server/store/types.ts';
 import { publicJwkOf } from './lib/es256.ts';
 import {
   CLIENT_CREDENTIALS_BODY,
@@ -66,18 +67,45 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
     const defaultClient = newClient('bench-default-client');
     await store.putClient(benchClientRecord(procedureClient.id, { secretHash: await hashSecret(procedureClient.secret), procedures: { [EXCHANGE_FLOW]: 'bench-seed' } }), 'bench');
     await store.putClient(benchClientRecord(defaultClient.id, { secretHash: await hashSecret(defaultClient.secret) }), 'bench');
+    // Token lifecycle (BENCH_COST_ONLY=lifecycle): an opaque-format client, and a client allowed refresh tokens.
+    const opaqueClient = newClient('bench-opaque-client');
+    const refreshClient = newClient('bench-refresh-client');
+    await store.putClient({ ...benchClientRecord(opaqueClient.id, { secretHash: await hashSecret(opaqueClient.secret) }), access_token_format: 'opaque' }, 'bench');
+    const refreshRecord = benchClientRecord(refreshClient.id, { secretHash: await hashSecret(refreshClient.secret) });
+    await store.putClient({ ...refreshRecord, grant_types: [...refreshRecord.grant_types, GRANT_REFRESH_TOKEN] }, 'bench');
     const runtime = await createRuntime({ config, store, logger, metrics: createMetrics(), engine });
 
-    const scenarios: Array<[string, BenchClient, BodyPool]> = [
+    // The refresh scenario presents, each time, the refresh token the previous answer rotated to.
+    let latestRefreshToken = '';
+    const refreshBodies: BodyPool = {
+      size: 1,
+      next: () => new URLSearchParams({ grant_type: GRANT_REFRESH_TOKEN, refresh_token: latestRefreshToken }).toString(),
+      sample: () => '',
+    };
+    const keepRefreshToken = (body: Readonly<Record<string, unknown>>) => {
+      if (typeof body.refresh_token === 'string') latestRefreshToken = body.refresh_token;
+    };
+    const scenarios: Array<[string, BenchClient, BodyPool, ((body: Readonly<Record<string, unknown>>) => void)?]> = [
       ['exchange (Curity downscoping procedure)', procedureClient, exchangeBodies(idp, procedureClient.id, 256)],
       ['exchange (built-in default procedure)', defaultClient, exchangeBodies(idp, defaultClient.id, 256)],
       ['client_credentials (default procedure)', defaultClient, bodyPool([CLIENT_CREDENTIALS_BODY])],
+      ['lifecycle: exchange to an opaque access token', opaqueClient, exchangeBodies(idp, opaqueClient.id, 256)],
+      ['lifecycle: exchange with a refresh token', refreshClient, exchangeBodies(idp, refreshClient.id, 256), keepRefreshToken],
+      ['lifecycle: refresh_token grant', refreshClient, refreshBodies, keepRefreshToken],
     ];
     const results: EndpointCost[] = [];
     // BENCH_COST_ONLY=seed|default|cc measures one scenario (for a profile of that path alone).
     const only = process.env.BENCH_COST_ONLY;
-    const selected = only ? scenarios.filter(([scenario]) => scenario.includes(only === 'cc' ? 'client_credentials' : only === 'seed' ? 'seed' : 'built-in default procedure')) : scenarios;
-    for (const [scenario, client, pool] of selected) {
+    const matches = (scenario: string): boolean => {
+      if (only === 'cc') return scenario.includes('client_credentials');
+      if (only === 'seed') return scenario.includes('Curity');
+      if (only === 'default') return scenario.includes('built-in default procedure');
+      if (only === 'lifecycle') return scenario.startsWith('lifecycle');
+      // Unset: the three request paths of every earlier run (comparable across versions).
+      return !scenario.startsWith('lifecycle');
+    };
+    const selected = scenarios.filter(([scenario]) => matches(scenario));
+    for (const [scenario, client, pool, after] of selected) {
       let sequence = 0;
       const once = async () => {
         const body = pool.next();
@@ -91,6 +119,7 @@ export async function measureEndpointCost(seconds: number, logLevel: string): Pr
         };
         const result = await runtime.tokenEndpoint.handle(request);
         if (result.status !== 200) throw new Error(`${scenario} answered ${result.status}: ${JSON.stringify(result.body)}`);
+        after?.(result.body);
       };
       for (let i = 0; i < 500; i++) await once();
       const main0 = mainThreadCpuSeconds(process.pid);
@@ -123,7 +152,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(
       'usage: node --no-node-snapshot bench/endpoint-cost.ts\n\nThe token endpoint in process, without HTTP, one request at a time: main-thread and process CPU\n' +
-        'per request. Environment: BENCH_COST_DURATION (seconds per scenario, default 3), BENCH_COST_ONLY=seed|default|cc,\n' +
+        'per request. Environment: BENCH_COST_DURATION (seconds per scenario, default 3), BENCH_COST_ONLY=seed|default|cc|lifecycle\n' +
+        '(lifecycle: opaque access tokens, an exchange that also issues a refresh token, the refresh_token grant),\n' +
         'LOG_LEVEL (default warn). Compare versions in alternating runs; see bench/RESULTS.md.\n',
     );
     process.exit(0);
