@@ -36,11 +36,12 @@
  *   details: unknown }} AuditEntry
  */
 
-/** The two flows a procedure can be attached to (Curity's ids). */
+/** The flows a procedure can be attached to (Curity's ids where Curity has them). */
 export const FLOWS = /** @type {const} */ ([
   'oauth-token-oauth-token-exchange',
   'oauth-token-client-credentials',
   'oauth-token-jwt-assertion',
+  'oauth-token-refresh',
 ]);
 
 export {};
