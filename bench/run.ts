@@ -13,12 +13,13 @@
  * 5. the hostile neighbour: for each hostile procedure (lib/hostile.ts), a fresh server of ours, the
  *    Curity exchange at half capacity over BENCH_ROUNDS rounds, each alone then while a hostile
  *    client's never-ending procedure is called ~10 times a second;
- * 6. our server with TOKENPROC_WORKERS=1 and =2, both running, saturated in turns.
+ * 6. our server with TOKENPROC_WORKERS=1 and =2, both running, saturated in turns;
+ * 7. the exchange client (client/): the same exchange repeated with and without its cache.
  *
  * Prints a table of the runs, a table of the figures derived from 2, 5 and 6 (bench/RESULTS.md,
  * "Sandbox v2 figures"), then one JSON line. Settings: see lib/settings.ts (BENCH_* variables).
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -793,6 +794,30 @@ function newestProfile(dir: string): string | null {
   return files[0] ?? null;
 }
 
+interface ClientCacheRun {
+  uncached: { meanMs: number; serverRequests: number };
+  cached: { meanMs: number; serverRequests: number };
+  savedPerCallMs: number;
+}
+
+/**
+ * Phase "client": the exchange client's own script (client/bench/cache-savings.ts) against a local
+ * tokenproc: the same exchange repeated with and without the client's cache.
+ */
+function measureClientCache(): ClientCacheRun {
+  const output = execFileSync(process.execPath, ['--no-node-snapshot', path.join(REPO_ROOT, 'client', 'bench', 'cache-savings.ts'), '--json', '--iterations', '500'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const run = JSON.parse(output.slice(output.indexOf('{'))) as ClientCacheRun;
+  log(
+    `exchange client, repeated exchange: ${run.uncached.meanMs} ms and ${run.uncached.serverRequests} server requests without its cache, ` +
+      `${run.cached.meanMs} ms and ${run.cached.serverRequests} with it (saves ${run.savedPerCallMs} ms a call)`,
+  );
+  return run;
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(BENCH_USAGE);
@@ -852,6 +877,7 @@ async function main(): Promise<void> {
   // Half the capacity the side-by-side runs measured, when they ran; else the phase measures it.
   const hostilePhase = only('hostile') ? await benchHostile(settings, idp, exchangeSaturated?.rps) : null;
   const workersPhase = only('workers') ? await benchWorkers(settings, idp) : null;
+  const clientCache = only('client') ? measureClientCache() : null;
 
   /** Per-round ratios of the exchange to another contender (the spread of the ratio). */
   const roundRatios = (other: string): number[] | null => {
@@ -925,6 +951,10 @@ async function main(): Promise<void> {
     rss_mb_max: oursRunning ? round(Math.max(...oursRunning.rss.map((s) => s.mb)), 1) : null,
     ...hostileSummary(settings, hostilePhase),
     ...workersSummary(workersPhase),
+    client_cache_uncached_mean_ms: clientCache?.uncached.meanMs ?? null,
+    client_cache_cached_mean_ms: clientCache?.cached.meanMs ?? null,
+    client_cache_saved_ms_per_call: clientCache?.savedPerCallMs ?? null,
+    client_cache_server_requests: clientCache ? { uncached: clientCache.uncached.serverRequests, cached: clientCache.cached.serverRequests } : null,
     tokenproc_workers_env: process.env.TOKENPROC_WORKERS ?? null,
     connections: settings.connections,
     duration_s: settings.durationSeconds,

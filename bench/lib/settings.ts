@@ -1,6 +1,6 @@
 /** Benchmark settings from the environment: short defaults, every one bounded. */
 
-export const PHASES = ['crypto', 'sandbox', 'tokenproc', 'bare', 'peer', 'hostile', 'workers'] as const;
+export const PHASES = ['crypto', 'sandbox', 'tokenproc', 'bare', 'peer', 'hostile', 'workers', 'client'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The hostile phase's procedures (lib/hostile.ts), each run once. */
@@ -65,7 +65,8 @@ Settings (environment):
   BENCH_RATE=2000         offered load of the fixed-rate runs, requests per second
   BENCH_SINGLE_CONNECTION_DURATION=5, BENCH_CRYPTO_DURATION=3, BENCH_SANDBOX_DURATION=3
   BENCH_TOKEN_POOL=256    distinct subject tokens each client's requests rotate through
-  BENCH_ONLY=crypto,sandbox,tokenproc,bare,peer,hostile,workers   run only these phases; BENCH_PEER=0 drops the peer
+  BENCH_ONLY=crypto,sandbox,tokenproc,bare,peer,hostile,workers,client   run only these phases; BENCH_PEER=0 drops the peer
+  (client: what the exchange client's cache saves on a repeated exchange, client/bench/cache-savings.ts)
   BENCH_HOSTILE=loop,alloc        hostile procedures to run (loop: for (;;) {}; alloc: pushes arrays for ever)
   BENCH_HOSTILE_RATE=10           hostile requests per second next to the victims
   BENCH_HOSTILE_MAX_IN_FLIGHT=20  hostile requests pending at most (sends due beyond it are skipped, and counted)
