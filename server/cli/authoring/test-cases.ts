@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FlowId } from '../../store/types.ts';
+import type { IssuerKind } from '../../../sandbox/types.ts';
 import { FLOW_IDS } from '../../store/types.ts';
 import { findMatcherErrors } from './matchers.ts';
 import type { LocalRunInput } from './local-run.ts';
@@ -81,7 +82,9 @@ const INPUT_KEYS = new Set([
 ]);
 const EXPECT_KEYS = new Set(['status', 'error', 'body', 'token', 'tokens', 'logs', 'diagnostic']);
 const TOKEN_KEYS = new Set(['kind', 'header', 'claims']);
-const TOKEN_KINDS = new Set(['access_token', 'jwt', 'id_token', 'refresh_token', 'id_jag']);
+/** Every kind an issued token may have: a Record, so that a new issuer kind is a compile error here until listed. */
+const TOKEN_KIND_NAMES: Readonly<Record<IssuerKind, true>> = { access_token: true, jwt: true, id_token: true, refresh_token: true, id_jag: true, txn_token: true };
+const TOKEN_KINDS: ReadonlySet<string> = new Set(Object.keys(TOKEN_KIND_NAMES));
 const FLOW_ALIASES: Readonly<Record<string, FlowId>> = {
   'token-exchange': 'oauth-token-oauth-token-exchange',
   'client-credentials': 'oauth-token-client-credentials',
