@@ -11,6 +11,7 @@ import { sendEndpointResponse } from './http/respond.ts';
 import { errorResponse, type EndpointRequest } from './oauth/token-endpoint.ts';
 import { oauthError } from './oauth/errors.ts';
 import { isStoreUnavailableError } from './store/errors.ts';
+import { serverSpan } from './observability/tracing.ts';
 import { JWKS_MAX_AGE_SECONDS } from './defaults.ts';
 import { authorizationServerMetadata, INTROSPECTION_PATH, JWKS_PATH, openIdConfiguration, REVOCATION_PATH, TOKEN_PATH } from './oauth/metadata.ts';
 
@@ -67,18 +68,32 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   });
 
   app.post(TOKEN_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
-    const result = await runtime.tokenEndpoint.handle(endpointRequest(req));
-    sendEndpointResponse(res, result);
+    await serverSpan(req, res, TOKEN_PATH, async (span) => {
+      const result = await runtime.tokenEndpoint.handle(endpointRequest(req));
+      // The grant type as the metrics label it (any other value is the caller's free text); never a
+      // token or secret. Not recording (tracing off, or not sampled): nothing is computed.
+      if (span.isRecording()) span.setAttributes({
+        'oauth.grant_type': runtime.tokenEndpoint.supportedGrantTypes.includes(result.grantType) ? result.grantType : 'other',
+        'oauth.outcome': result.ok ? 'ok' : result.body.error,
+        ...(result.clientId !== null ? { 'oauth.client_id': result.clientId } : {}),
+        ...(result.ok ? {} : { 'oauth.error': result.body.error }),
+      });
+      sendEndpointResponse(res, result);
+    });
   });
   app.all(TOKEN_PATH, methodNotAllowed('POST'));
 
   app.post(INTROSPECTION_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
-    sendEndpointResponse(res, await runtime.introspection.handle(endpointRequest(req)));
+    await serverSpan(req, res, INTROSPECTION_PATH, async () => {
+      sendEndpointResponse(res, await runtime.introspection.handle(endpointRequest(req)));
+    });
   });
   app.all(INTROSPECTION_PATH, methodNotAllowed('POST'));
 
   app.post(REVOCATION_PATH, rawBody(config.maxBodyBytes), async (req, res) => {
-    sendEndpointResponse(res, await runtime.revocation.handle(endpointRequest(req)));
+    await serverSpan(req, res, REVOCATION_PATH, async () => {
+      sendEndpointResponse(res, await runtime.revocation.handle(endpointRequest(req)));
+    });
   });
   app.all(REVOCATION_PATH, methodNotAllowed('POST'));
 

@@ -20,6 +20,7 @@ import { createAdminRouter } from '../admin/api/router.ts';
 import { adminWebRouter } from '../admin/web/serve.ts';
 import { ensureAdminKey } from './configuration/admin-key.ts';
 import { applyConfigFile } from './configuration/config-document.ts';
+import { startTracing } from './observability/tracing.ts';
 
 export interface RunningServer {
   readonly port: number;
@@ -82,6 +83,8 @@ export async function startServer(requested: ServerConfig, logger: Logger = crea
 async function serve(server: http.Server, config: ServerConfig, logger: Logger, attach: (listener: http.RequestListener) => void): Promise<RunningServer> {
   const port = config.port;
 
+  // Each server process (each worker) traces on its own, with its own exporter; off without OTEL_*.
+  const tracing = startTracing(process.env, logger);
   const metrics = createMetrics();
   const store = withStoreMetrics(openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }), metrics);
   await store.migrate();
@@ -158,6 +161,8 @@ async function serve(server: http.Server, config: ServerConfig, logger: Logger, 
       });
       await engine.close();
       await store.close();
+      // Last: the spans of the final requests are sent before the process goes.
+      await tracing?.shutdown();
       logger.info('stopped');
     })();
     return closing;

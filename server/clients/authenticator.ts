@@ -13,6 +13,7 @@ import { fail, ok, oauthError, type OAuthError, type Result } from '../oauth/err
 import { firstValue, formDecode, type FormParams } from '../http/form.ts';
 import { VerifiedSecretCache, verifySecret } from './secrets.ts';
 import { clientSecretKeys, FailedAuthThrottle } from './throttle.ts';
+import { inSpan } from '../observability/tracing.ts';
 
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** RFC 7523 assertions: the asymmetric algorithms a presented token may use (never `none` or HS*). */
@@ -120,6 +121,21 @@ export class ClientAuthenticator {
    * counted per client id only.
    */
   async authenticate(authorization: string | undefined, params: FormParams, sourceAddress?: string): Promise<Result<AuthenticatedClient>> {
+    return inSpan('tokenproc.client_authentication', {}, async (span) => {
+      const result = await this.authenticateUntraced(authorization, params, sourceAddress);
+      // The client id only once authenticated (before, it is whatever the caller wrote); never the secret or assertion.
+      if (span.isRecording()) {
+        span.setAttributes(
+          result.ok
+            ? { 'tokenproc.client_auth.outcome': 'ok', 'oauth.client_id': result.value.client.client_id, 'tokenproc.client_auth.method': result.value.method }
+            : { 'tokenproc.client_auth.outcome': result.error.error },
+        );
+      }
+      return result;
+    });
+  }
+
+  private async authenticateUntraced(authorization: string | undefined, params: FormParams, sourceAddress?: string): Promise<Result<AuthenticatedClient>> {
     const result = await this.check(authorization, params, sourceAddress);
     if (!result.ok && this.options.onFailure) {
       const basic = authorization !== undefined && /^basic\s/i.test(authorization) ? parseBasic(authorization) : null;

@@ -4,13 +4,14 @@
  * and by the local runner, so the CLI and the admin dry-run behave exactly as the token endpoint.
  */
 import type { ClientRecord, FlowId } from '../store/types.ts';
-import type { ProcedureEngine, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
+import type { ProcedureEngine, ProcedureHost, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
 import { fail, ok, oauthError, type OAuthError, type Result } from './errors.ts';
 import type { IssuedToken, IssuanceHost } from './issuance.ts';
 import { finalizeTokenResponse } from './token-response.ts';
 import type { Logger } from '../logging.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { loadDefaultProcedure } from '../../sandbox/default-procedures.ts';
+import { bindToActiveContext, inSpan, tracingEnabled } from '../observability/tracing.ts';
 
 export interface ProcedureDiagnostic {
   reason: string;
@@ -70,10 +71,32 @@ export class ProcedureRunner {
   }
 
   async run(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
+    const attributes = { 'tokenproc.procedure.id': request.procedure.id, 'tokenproc.procedure.sha256': request.procedure.sha256, 'tokenproc.procedure.flow': request.input.flow };
+    return inSpan('tokenproc.procedure', attributes, async (span) => {
+      const result = await this.runUntraced(request);
+      if (span.isRecording()) {
+        // What the procedure decided (ok, an OAuth error code, or why it failed); never its input or output.
+        const outcome = result.response.ok ? 'ok' : (result.diagnostic?.reason ?? result.response.error.error);
+        span.setAttributes({ 'tokenproc.procedure.outcome': outcome, 'tokenproc.procedure.tokens_issued': result.issued.length });
+      }
+      return result;
+    });
+  }
+
+  private async runUntraced(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
     const { procedure, input, issuance, requestId } = request;
     const procLog = { procedure_id: procedure.id, request_id: requestId };
     const started = process.hrtime.bigint();
-    const outcome: ProcedureOutcome = await this.engine.run(procedure, input, issuance, {
+    // The sandbox calls the host back from isolated-vm, outside this request's async context: bound
+    // to it, the signing (and anything else the host does) stays in the procedure's span.
+    const host: ProcedureHost = tracingEnabled()
+      ? {
+          initialize: bindToActiveContext((r: Parameters<ProcedureHost['initialize']>[0]) => issuance.initialize(r)),
+          issue: bindToActiveContext((r: Parameters<ProcedureHost['issue']>[0]) => issuance.issue(r)),
+          reset: () => issuance.reset(),
+        }
+      : issuance;
+    const outcome: ProcedureOutcome = await this.engine.run(procedure, input, host, {
       requestId,
       log: (level, message) => {
         this.logger.log(level, message, { ...procLog, source: 'procedure' });

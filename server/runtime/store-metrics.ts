@@ -6,6 +6,7 @@
 import type { ServerMetrics } from '../metrics.ts';
 import { isStoreUnavailableError } from '../store/errors.ts';
 import type { Store } from '../store/types.ts';
+import { failSpan, startChildSpan } from '../observability/tracing.ts';
 
 export function withStoreMetrics<S extends Store>(store: S, metrics: Pick<ServerMetrics, 'storeOperationDuration'>): S {
   const timed = new Map<PropertyKey, unknown>();
@@ -18,15 +19,36 @@ export function withStoreMetrics<S extends Store>(store: S, metrics: Pick<Server
       const method = value as (...args: unknown[]) => unknown;
       const wrapper = (...args: unknown[]): unknown => {
         const started = performance.now();
-        const result = method.apply(target, args);
-        if (!(result instanceof Promise)) return result;
-        const observe = (outcome: string) => metrics.storeOperationDuration.observe({ operation: property, outcome }, (performance.now() - started) / 1000);
+        // A span per operation inside a traced request (null when tracing is off or outside one).
+        const span = startChildSpan(`store.${property}`, { 'db.operation.name': property });
+        let result: unknown;
+        try {
+          result = method.apply(target, args);
+        } catch (error) {
+          if (span) {
+            failSpan(span, error);
+            span.end();
+          }
+          throw error;
+        }
+        if (!(result instanceof Promise)) {
+          span?.end();
+          return result;
+        }
+        const observe = (outcome: string) => {
+          metrics.storeOperationDuration.observe({ operation: property, outcome }, (performance.now() - started) / 1000);
+          if (span) {
+            span.setAttribute('tokenproc.store.outcome', outcome);
+            span.end();
+          }
+        };
         return result.then(
           (resolved: unknown) => {
             observe('ok');
             return resolved;
           },
           (error: unknown) => {
+            if (span) failSpan(span, error);
             observe(isStoreUnavailableError(error) ? 'unavailable' : 'error');
             throw error;
           },

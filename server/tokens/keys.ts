@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import type { Store, SigningKeyRecord } from '../store/types.ts';
 import { derToJoseSignature, toLowS } from './ecdsa-signature.ts';
 import { KEY_PREPUBLISH_SECONDS } from '../defaults.ts';
+import { inSpanSync } from '../observability/tracing.ts';
 
 /** ES256 (P-256) scalar size: the only curve this server signs with. */
 const P256_SCALAR_BYTES = 32;
@@ -93,6 +94,13 @@ export interface TokenSigner {
 }
 
 export function signCompact(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown> | string): string {
+  // The span names the key and type, never the claims or the token.
+  return inSpanSync('tokenproc.sign', { 'tokenproc.sign.alg': String(header.alg ?? ''), 'tokenproc.sign.kid': String(header.kid ?? ''), 'tokenproc.sign.typ': String(header.typ ?? '') }, () =>
+    signCompactUntraced(key, header, payload),
+  );
+}
+
+function signCompactUntraced(key: crypto.KeyObject, header: Record<string, unknown>, payload: Record<string, unknown> | string): string {
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const encodedPayload = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64url');
   const input = `${encodedHeader}.${encodedPayload}`;

@@ -50,6 +50,7 @@ import { MAX_TOKEN_BYTES } from '../defaults.ts';
 import type { JwksFetchProblem } from './remote-jwks.ts';
 import { requesterOf } from './lineage.ts';
 import { TOKEN_TYPE_TXN_TOKEN, TXN_TOKEN_TYP } from './txn-token-types.ts';
+import { inSpan } from '../observability/tracing.ts';
 
 export type { JsonWebKeyLike } from './jws-guards.ts';
 export type { JwksFetchProblem } from './remote-jwks.ts';
@@ -236,6 +237,22 @@ export class PresentedTokenValidator {
   }
 
   async validate(request: PresentedTokenRequest): Promise<PresentedTokenValidation> {
+    return inSpan('tokenproc.presented_token_validation', {}, async (span) => {
+      const result = await this.validateUntraced(request);
+      // The role, declared type and verdict: never the token nor its claims.
+      if (span.isRecording()) {
+        span.setAttributes({
+          'tokenproc.token.role': request.role,
+          'tokenproc.token.type': request.tokenType,
+          'tokenproc.token.status': result.status,
+          ...(result.status === 'valid' ? { 'tokenproc.token.source': result.source.kind === 'self' ? 'self' : result.source.id } : {}),
+        });
+      }
+      return result;
+    });
+  }
+
+  private async validateUntraced(request: PresentedTokenRequest): Promise<PresentedTokenValidation> {
     const name = `${request.role}_token`;
     const invalid = (what: string): PresentedTokenValidation => ({ status: 'invalid', reason: `${name} ${what}` });
 

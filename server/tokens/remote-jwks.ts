@@ -10,6 +10,7 @@
  */
 import { hasSecretMaterial } from './jws-guards.ts';
 import type { JsonWebKeyLike } from './jws-guards.ts';
+import { withTraceHeaders } from '../observability/tracing.ts';
 
 export interface RemoteJwksOptions {
   readonly fetch: typeof globalThis.fetch;
@@ -125,7 +126,8 @@ export class RemoteJwksCache {
       response = await this.options.fetch(jwksUri, {
         method: 'GET',
         redirect: 'error',
-        headers: { accept: 'application/jwk-set+json, application/json' },
+        // The caller's trace goes on to the issuer (traceparent, tracestate) when tracing is on.
+        headers: withTraceHeaders({ accept: 'application/jwk-set+json, application/json' }),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
