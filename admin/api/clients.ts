@@ -7,21 +7,22 @@ import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
 import { checkClientReferences, clientRecordFrom, publicClient } from '../../server/configuration/records.ts';
 import { validateClientBody } from '../../server/schemas/validate.ts';
-import { actorOf, param, route, sendAdminError } from './http.ts';
+import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag } from './http.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
+import { answerList } from './pagination.ts';
 
 export function clientRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   const { store } = runtime;
 
-  router.get('/', route(async (_req, res) => {
-    res.json((await store.listClients()).map(publicClient));
+  router.get('/', route(async (req, res) => {
+    await answerList(req, res, 'clients', (page) => store.listClients(page), (c) => c.client_id, publicClient);
   }));
 
   router.get('/:clientId', route(async (req, res) => {
     const client = await store.getClient(param(req, 'clientId'));
     if (!client) return sendAdminError(res, 'not_found', 'No such client');
-    res.json(publicClient(client));
+    sendWithEtag(res, client, publicClient(client));
   }));
 
   router.put('/:clientId', route(async (req, res) => {
@@ -42,7 +43,7 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
     if ('status' in built) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
     let created: boolean;
     try {
-      ({ created } = await store.putClient(built.record, actorOf(res)));
+      ({ created } = await store.putClient(built.record, actorOf(res), preconditionOf(req)));
     } catch (err) {
       // The reference check above can race a concurrent procedure delete; the store has the last word.
       if (isStoreConflictError(err)) return sendAdminError(res, 'invalid_request', err.message, { field: '/procedures' });
@@ -62,14 +63,14 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
     }
     const secret = generateClientSecret();
     const record = { ...existing, client_secret_hash: await hashSecret(secret), updated_at: Math.floor(Date.now() / 1000) };
-    await store.putClient(record, actorOf(res));
+    await store.putClient(record, actorOf(res), preconditionOf(req));
     runtime.authenticator.forgetVerifiedSecrets();
     await committed();
     res.json({ client_id: existing.client_id, client_secret: secret });
   }));
 
   router.delete('/:clientId', route(async (req, res) => {
-    const deleted = await store.deleteClient(param(req, 'clientId'), actorOf(res));
+    const deleted = await store.deleteClient(param(req, 'clientId'), actorOf(res), preconditionOf(req));
     if (!deleted) return sendAdminError(res, 'not_found', 'No such client');
     await committed();
     res.status(204).end();

@@ -1,5 +1,6 @@
 /** Small helpers shared by the admin API's routes: one error shape, async handlers. */
 import type { NextFunction, Request, Response, RequestHandler } from 'express';
+import { entityTag, parseIfMatch, type Precondition } from '../../server/store/etag.ts';
 
 /**
  * Every error code the admin API answers, with its status: the one catalogue (as oauth/errors.ts
@@ -9,11 +10,15 @@ import type { NextFunction, Request, Response, RequestHandler } from 'express';
 export const ADMIN_ERROR_STATUS = {
   invalid_request: 400,
   invalid_token: 401,
+  /** An admin key whose role does not cover the request (admin/api/auth.ts requiredRole). */
+  insufficient_role: 403,
   not_found: 404,
   conflict: 409,
   procedure_in_use: 409,
   procedure_flow_mismatch: 409,
   procedure_missing: 409,
+  /** An If-Match that no longer matches the stored resource (or `*` for one that does not exist); nothing changed. */
+  precondition_failed: 412,
   invalid_procedure: 422,
   too_many_requests: 429,
   server_error: 500,
@@ -72,4 +77,15 @@ export function refuseInvalidId(res: Response, id: string, what: string): boolea
   if (isResourceId(id)) return false;
   sendAdminError(res, 'invalid_request', `A ${what} id is 1 to 128 characters from A-Z a-z 0-9 . _ ~ : - (and not . or ..)`, { field: 'id' });
   return true;
+}
+
+/** The request's If-Match, for the store write to check in its transaction; undefined without one. */
+export function preconditionOf(req: Request): Precondition | undefined {
+  return parseIfMatch(req.get('if-match'));
+}
+
+/** Answers a single stored resource with its ETag (taken from the stored record, which may hold more than `body` shows). */
+export function sendWithEtag(res: Response, stored: unknown, body: unknown): void {
+  res.setHeader('ETag', entityTag(stored));
+  res.json(body);
 }

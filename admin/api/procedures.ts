@@ -9,8 +9,9 @@ import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
 import { sha256Hex } from '../../server/configuration/records.ts';
 import { procedureWarnings } from '../../server/cli/authoring/lint.ts';
-import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
+import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag } from './http.ts';
 import type { AdminContext } from './context.ts';
+import { answerList } from './pagination.ts';
 
 export function versionSummary(v: ProcedureVersion): { id: string; version: number; sha256: string; flow: FlowId } {
   return { id: v.id, version: v.version, sha256: v.sha256, flow: v.flow };
@@ -21,14 +22,14 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   const router = Router();
   const { store, engine } = runtime;
 
-  router.get('/', route(async (_req, res) => {
-    res.json(await store.listProcedures());
+  router.get('/', route(async (req, res) => {
+    await answerList(req, res, 'procedures', (page) => store.listProcedures(page), (p) => p.id, (p) => p);
   }));
 
   router.get('/:id', route(async (req, res) => {
     const active = await store.getActiveProcedure(param(req, 'id'));
     if (!active) return sendAdminError(res, 'not_found', 'No such procedure');
-    res.json(active);
+    sendWithEtag(res, active, active);
   }));
 
   router.get('/:id/versions', route(async (req, res) => {
@@ -42,7 +43,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.get('/:id/versions/:version', route(async (req, res) => {
     const version = await store.getProcedureVersion(param(req, 'id'), Number(param(req, 'version')));
     if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
-    res.json(version);
+    sendWithEtag(res, version, version);
   }));
 
   router.put('/:id', route(async (req, res) => {
@@ -59,7 +60,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     // What `tokenproc check` finds: the version is stored all the same, and the author is told.
     const warnings = procedureWarnings(source, flow);
     try {
-      const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res));
+      const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res), preconditionOf(req));
       await committed();
       res.status(version.version === 1 ? 201 : 200).json({ ...versionSummary(version), warnings });
     } catch (err) {
@@ -71,7 +72,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.post('/:id/activate', route(async (req, res) => {
     const validated = validateProcedureActivateBody(req.body);
     if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
-    const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res));
+    const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res), preconditionOf(req));
     if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
     await committed();
     res.json(versionSummary(version));
@@ -128,7 +129,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.delete('/:id', route(async (req, res) => {
     const id = param(req, 'id');
     try {
-      if (!(await store.deleteProcedure(id, actorOf(res)))) return sendAdminError(res, 'not_found', 'No such procedure');
+      if (!(await store.deleteProcedure(id, actorOf(res), preconditionOf(req)))) return sendAdminError(res, 'not_found', 'No such procedure');
     } catch (err) {
       if (isStoreConflictError(err)) {
         return sendAdminError(res, err.code, err.message, { details: { clients: err.clientIds } });

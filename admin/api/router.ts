@@ -4,15 +4,19 @@
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Runtime } from '../../server/runtime/runtime.ts';
-import { adminAuthentication } from './auth.ts';
+import { adminAuthentication, adminAuthorization } from './auth.ts';
+import { adminKeyRoutes } from './admin-keys.ts';
+import { openApiDocument } from './openapi.ts';
 import { clientRoutes } from './clients.ts';
 import { trustedIssuerRoutes } from './trusted-issuers.ts';
 import { procedureRoutes } from './procedures.ts';
 import { configDocumentRoutes } from './config-document.ts';
 import { route, sendAdminError, param } from './http.ts';
 import { createAdminContext } from './context.ts';
+import { DEFAULT_PAGE_LIMIT, readPage, sendPage } from './pagination.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
 import { isStoreUnavailableError } from '../../server/store/errors.ts';
+import { isPreconditionFailedError } from '../../server/store/etag.ts';
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
@@ -25,6 +29,9 @@ export function createAdminRouter(runtime: Runtime): Router {
   // Schemas are public documentation: no key needed to read them.
   router.get('/schemas', (_req, res) => {
     res.json([...SCHEMA_NAMES]);
+  });
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
   });
   router.get('/schemas/:name', (req, res) => {
     const name = param(req, 'name');
@@ -42,9 +49,10 @@ export function createAdminRouter(runtime: Runtime): Router {
           key_presented: failure.keyPresented,
         });
         runtime.metrics?.adminAuthFailures.inc({ outcome: throttled ? 'throttled' : 'refused' });
-      }),
+      }, () => runtime.cache.snapshot.revision),
     ),
   );
+  router.use(adminAuthorization());
   router.use((req, res, next) => {
     // An empty body needs no type (POST .../rotate-secret takes none); req.is is null without any body.
     const empty = req.headers['content-length'] === '0';
@@ -59,11 +67,25 @@ export function createAdminRouter(runtime: Runtime): Router {
   router.use('/trusted-issuers', trustedIssuerRoutes(context));
   router.use('/procedures', procedureRoutes(context));
   router.use('/config', configDocumentRoutes(context));
+  router.use('/admin-keys', adminKeyRoutes(context));
 
   router.get('/audit', route(async (req, res) => {
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
-    const before = req.query.before !== undefined ? Number(req.query.before) : undefined;
-    res.json(await runtime.store.listAudit({ limit, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
+    // `?limit=&before=` predates cursors and answers the bare array (the admin page uses it); a
+    // `cursor` (empty for the first page) asks for `{items, next_cursor}`.
+    if (req.query.cursor === undefined) {
+      const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
+      const before = req.query.before !== undefined ? Number(req.query.before) : undefined;
+      res.json(await runtime.store.listAudit({ limit, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
+      return;
+    }
+    const parsed = readPage(req, 'audit');
+    if (!parsed.ok) return sendAdminError(res, 'invalid_request', parsed.message, { field: parsed.field });
+    if (req.query.before !== undefined) return sendAdminError(res, 'invalid_request', 'give cursor or before, not both', { field: 'before' });
+    const page = parsed.page ?? { limit: DEFAULT_PAGE_LIMIT, after: undefined };
+    const before = page.after === undefined ? undefined : Number(page.after);
+    if (before !== undefined && !Number.isSafeInteger(before)) return sendAdminError(res, 'invalid_request', 'cursor is not a cursor of this list', { field: 'cursor' });
+    const entries = await runtime.store.listAudit({ limit: page.limit + 1, ...(before !== undefined ? { before } : {}) });
+    sendPage(res, 'audit', page, entries, (e) => String(e.id), (e) => e);
   }));
 
   router.use((_req, res) => sendAdminError(res, 'not_found', 'No such admin endpoint'));
@@ -73,6 +95,7 @@ export function createAdminRouter(runtime: Runtime): Router {
       const description = status === 413 ? 'The body is too large' : status === 415 ? 'The body must be UTF-8 JSON' : 'The body is not valid JSON';
       return sendAdminError(res, 'invalid_request', description, { status: status === 413 || status === 415 ? status : 400 });
     }
+    if (isPreconditionFailedError(err)) return sendAdminError(res, 'precondition_failed', err.message);
     const detail = err instanceof Error ? err.message : String(err);
     if (isStoreUnavailableError(err)) {
       runtime.logger.error('store unavailable', { detail });

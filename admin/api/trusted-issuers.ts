@@ -2,21 +2,22 @@
 import { Router } from 'express';
 import { trustedIssuerRecordFrom } from '../../server/configuration/records.ts';
 import { validateTrustedIssuerBody } from '../../server/schemas/validate.ts';
-import { actorOf, param, refuseInvalidId, route, sendAdminError } from './http.ts';
+import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag } from './http.ts';
 import type { AdminContext } from './context.ts';
+import { answerList } from './pagination.ts';
 
 export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   const { store } = runtime;
 
-  router.get('/', route(async (_req, res) => {
-    res.json(await store.listTrustedIssuers());
+  router.get('/', route(async (req, res) => {
+    await answerList(req, res, 'trusted-issuers', (page) => store.listTrustedIssuers(page), (i) => i.id, (i) => i);
   }));
 
   router.get('/:id', route(async (req, res) => {
     const issuer = await store.getTrustedIssuer(param(req, 'id'));
     if (!issuer) return sendAdminError(res, 'not_found', 'No such trusted issuer');
-    res.json(issuer);
+    sendWithEtag(res, issuer, issuer);
   }));
 
   router.put('/:id', route(async (req, res) => {
@@ -29,13 +30,13 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
     }
     const existing = await store.getTrustedIssuer(id);
     const record = trustedIssuerRecordFrom(id, validated.value, existing);
-    const { created } = await store.putTrustedIssuer(record, actorOf(res));
+    const { created } = await store.putTrustedIssuer(record, actorOf(res), preconditionOf(req));
     await committed();
     res.status(created ? 201 : 200).json(record);
   }));
 
   router.delete('/:id', route(async (req, res) => {
-    if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res)))) return sendAdminError(res, 'not_found', 'No such trusted issuer');
+    if (!(await store.deleteTrustedIssuer(param(req, 'id'), actorOf(res), preconditionOf(req)))) return sendAdminError(res, 'not_found', 'No such trusted issuer');
     await committed();
     res.status(204).end();
   }));

@@ -1,7 +1,7 @@
 /**
  * The admin API's bearer key. It is a random 256-bit value, so a fast hash (SHA-256) is enough to
- * store it; comparison is constant-time. Given in TOKENPROC_ADMIN_KEY, or generated at first start
- * and printed once.
+ * store it; comparison is constant-time (admin/api/auth.ts, which also checks the named keys).
+ * Given in TOKENPROC_ADMIN_KEY, or generated at first start and printed once.
  */
 import crypto from 'node:crypto';
 import type { Store } from '../store/types.ts';
@@ -13,12 +13,6 @@ export function hashAdminKey(key: string): string {
 /** The id that stands for a key in the audit trail: a short prefix of its hash, never the key. */
 export function adminKeyId(hash: string): string {
   return `admin:${hash.slice(0, 8)}`;
-}
-
-export function adminKeyMatches(presented: string, storedHash: string): boolean {
-  const a = Buffer.from(hashAdminKey(presented), 'hex');
-  const b = Buffer.from(storedHash, 'hex');
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
 /** Shortest TOKENPROC_ADMIN_KEY accepted: a random key of about 192 bits or more. */

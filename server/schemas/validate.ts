@@ -4,7 +4,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fail, ok } from '../oauth/errors.ts';
 import type { Result } from '../oauth/errors.ts';
-import type { ClientRecord, FlowId, JsonWebKeySet } from '../store/types.ts';
+import type { AdminRole, ClientRecord, FlowId, JsonWebKeySet } from '../store/types.ts';
 
 /**
  * The admin API's request bodies and the configuration document, validated against the JSON
@@ -18,6 +18,7 @@ export const SCHEMA_NAMES = [
   'procedure-activate',
   'config-document',
   'procedure-dry-run',
+  'admin-key',
   'definitions',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
@@ -74,6 +75,11 @@ export interface ProcedureDryRunInput {
 
 export interface ProcedureActivateInput {
   version: number;
+}
+
+export interface AdminKeyInput {
+  name: string;
+  role: AdminRole;
 }
 
 export type ConfigDocumentClient = Omit<ClientInput, 'client_secret'>;
@@ -135,6 +141,7 @@ const validators = {
   procedureActivate: compiled('procedure-activate'),
   configDocument: compiled('config-document'),
   procedureDryRun: compiled('procedure-dry-run'),
+  adminKey: compiled('admin-key'),
 };
 
 function pointerSegment(name: unknown): string {
@@ -245,4 +252,8 @@ export function validateProcedureDryRunBody(body: unknown): Result<ProcedureDryR
   }
   if (result.ok && result.value.source !== undefined && sourceTooLarge(result.value.source)) return fail({ field: '/source', message: SOURCE_TOO_LARGE });
   return result;
+}
+
+export function validateAdminKeyBody(body: unknown): Result<AdminKeyInput, ValidationProblem> {
+  return run<AdminKeyInput>(validators.adminKey, body);
 }

@@ -3,7 +3,7 @@
  * PostgreSQL stores write identical entries (the contract tests compare them). Never a secret or a
  * script body: only ids, versions and what changed.
  */
-import type { AuditEntry, ClientRecord, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
+import type { AdminRole, AuditEntry, ClientRecord, ProcedureVersion, TrustedIssuerRecord } from './types.ts';
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
@@ -58,4 +58,6 @@ export const auditEntries = {
     entry(actor, 'signing_key.add', 'signing_key', kid, { alg, retired }),
   signingKeyPrune: (actor: string, kid: string): AuditInput => entry(actor, 'signing_key.prune', 'signing_key', kid),
   adminKeySet: (actor: string): AuditInput => entry(actor, 'admin_key.set', 'admin_key', 'admin'),
+  adminKeyCreate: (actor: string, name: string, role: AdminRole): AuditInput => entry(actor, 'admin_key.create', 'admin_key', name, { role }),
+  adminKeyDelete: (actor: string, name: string): AuditInput => entry(actor, 'admin_key.delete', 'admin_key', name),
 };

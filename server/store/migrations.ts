@@ -185,6 +185,18 @@ export const MIGRATIONS: readonly Migration[] = [
       -- JSON array of strings; NULL: none (records from before schema 4 read back unchanged).
       ALTER TABLE clients ADD COLUMN accepted_audiences TEXT;
     `,
+  },  {
+    version: 5,
+    description: 'named admin keys with roles',
+    sql: `
+      -- Only the SHA-256 of each key is stored; the key is shown once, when it is created.
+      CREATE TABLE admin_keys (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'author', 'admin')),
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+    `,
   },
 ];
 

@@ -5,6 +5,7 @@
 import { DatabaseError, Pool } from 'pg';
 import type { PoolClient } from 'pg';
 import { StoreConflictError, StoreUnavailableError } from './errors.ts';
+import { PreconditionFailedError } from './etag.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { systemClock } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
@@ -164,7 +165,7 @@ class PostgresDriver implements SqlDriver {
       // A server-side refusal leaves the connection usable; anything else (a dropped socket, a
       // connection the server ended, a server out of resources) means the store is unavailable.
       const unavailableOnServer = err instanceof DatabaseError && isUnavailabilityCode(err.code);
-      broken = unavailableOnServer || (!(err instanceof DatabaseError) && !(err instanceof StoreConflictError));
+      broken = unavailableOnServer || (!(err instanceof DatabaseError) && !(err instanceof StoreConflictError) && !(err instanceof PreconditionFailedError));
       if (broken) throw new StoreUnavailableError(`the PostgreSQL store at ${this.target.display} did not answer: ${this.scrubbed(err)}`);
       throw err;
     } finally {

@@ -11,11 +11,15 @@
  */
 import { createHash } from 'node:crypto';
 import { StoreConflictError } from './errors.ts';
+import { checkPrecondition, type Precondition } from './etag.ts';
 import type {
+  AdminKeyRecord,
+  AdminRole,
   AuditEntry,
   AuthFailureCount,
   ClientRecord,
   FlowId,
+  KeyPage,
   NewProcedureVersion,
   OpaqueTokenRecord,
   ProcedureSummary,
@@ -90,6 +94,20 @@ function authFailureKey(key: string): string {
   return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
 }
 
+function toAdminKey(row: SqlRow): AdminKeyRecord {
+  return { name: text(row, 'name'), role: text(row, 'role') as AdminRole, key_hash: text(row, 'key_hash'), created_at: int(row, 'created_at') };
+}
+
+/** A procedure's active version, read through `executor` (inside a write transaction, or not). */
+async function activeVersionIn(executor: SqlExecutor, id: string): Promise<ProcedureVersion | null> {
+  const [row] = await executor.query(
+    `SELECT v.* FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
+     WHERE p.id = $1`,
+    [id],
+  );
+  return row ? toProcedureVersion(row) : null;
+}
+
 async function clientIdsUsing(executor: SqlExecutor, dialect: SqlDialect, procedureId: string): Promise<string[]> {
   const rows = await executor.query(dialect.clientsNamingProcedure, [procedureId]);
   return rows.map((row) => text(row, 'client_id'));
@@ -126,11 +144,11 @@ export class SqlStore implements Store {
     return row ? toClient(row) : null;
   }
 
-  async listClients(): Promise<ClientRecord[]> {
-    return (await this.driver.query(`SELECT * FROM clients ORDER BY ${this.dialect.byCodePoint('client_id')}`)).map(toClient);
+  async listClients(page?: KeyPage): Promise<ClientRecord[]> {
+    return (await this.pageQuery('SELECT * FROM clients', 'client_id', page)).map(toClient);
   }
 
-  async putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }> {
+  async putClient(client: ClientRecord, actor: string, precondition?: Precondition): Promise<{ created: boolean }> {
     return this.write(async (tx, written) => {
       // Checked under the write lock, so a concurrent procedure delete cannot leave the client naming nothing.
       for (const [flow, procedureId] of Object.entries(client.procedures)) {
@@ -141,6 +159,7 @@ export class SqlStore implements Store {
       }
       const [existingRow] = await tx.query('SELECT * FROM clients WHERE client_id = $1', [client.client_id]);
       const existing = existingRow ? toClient(existingRow) : null;
+      checkPrecondition(precondition, existing, `client ${client.client_id}`);
       await tx.query(`INSERT INTO clients (client_id, name, client_secret_hash, token_endpoint_auth_method, jwks, grant_types, scope,
            audiences, properties, procedures, access_token_ttl, accept_unvalidated_tokens, created_at, updated_at,
            access_token_format, refresh_token_ttl, accepted_audiences)
@@ -179,8 +198,12 @@ export class SqlStore implements Store {
     });
   }
 
-  async deleteClient(clientId: string, actor: string): Promise<boolean> {
+  async deleteClient(clientId: string, actor: string, precondition?: Precondition): Promise<boolean> {
     return this.write(async (tx, written) => {
+      if (precondition) {
+        const [row] = await tx.query('SELECT * FROM clients WHERE client_id = $1', [clientId]);
+        checkPrecondition(precondition, row ? toClient(row) : null, `client ${clientId}`);
+      }
       const deleted = await tx.query('DELETE FROM clients WHERE client_id = $1 RETURNING client_id', [clientId]);
       if (deleted.length === 0) return false;
       await this.recordChange(tx, written, auditEntries.clientDelete(actor, clientId));
@@ -194,10 +217,11 @@ export class SqlStore implements Store {
 
   // ---- procedures ----
 
-  async putProcedureVersion(version: NewProcedureVersion, actor: string): Promise<ProcedureVersion> {
+  async putProcedureVersion(version: NewProcedureVersion, actor: string, precondition?: Precondition): Promise<ProcedureVersion> {
     const actual = createHash('sha256').update(version.source, 'utf8').digest('hex');
     if (actual !== version.sha256) throw new TypeError(`sha256 does not match the source of procedure ${version.id}`);
     return this.write(async (tx, written) => {
+      if (precondition) checkPrecondition(precondition, await activeVersionIn(tx, version.id), `procedure ${version.id}`);
       const [current] = await tx.query('SELECT flow, active_version, latest_version FROM procedures WHERE id = $1', [version.id]);
       if (current && text(current, 'flow') !== version.flow) {
         throw new StoreConflictError(
@@ -228,8 +252,9 @@ export class SqlStore implements Store {
     });
   }
 
-  async activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null> {
+  async activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition): Promise<ProcedureVersion | null> {
     return this.write(async (tx, written) => {
+      if (precondition) checkPrecondition(precondition, await activeVersionIn(tx, id), `procedure ${id}`);
       const [current] = await tx.query('SELECT active_version FROM procedures WHERE id = $1', [id]);
       const [target] = await tx.query('SELECT * FROM procedure_versions WHERE id = $1 AND version = $2', [id, version]);
       if (!current || !target) return null;
@@ -241,12 +266,7 @@ export class SqlStore implements Store {
   }
 
   async getActiveProcedure(id: string): Promise<ProcedureVersion | null> {
-    const [row] = await this.driver.query(
-      `SELECT v.* FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
-       WHERE p.id = $1`,
-      [id],
-    );
-    return row ? toProcedureVersion(row) : null;
+    return activeVersionIn(this.driver, id);
   }
 
   async listActiveProcedures(): Promise<ProcedureVersion[]> {
@@ -262,11 +282,12 @@ export class SqlStore implements Store {
     return row ? toProcedureVersion(row) : null;
   }
 
-  async listProcedures(): Promise<ProcedureSummary[]> {
-    const rows = await this.driver.query(
+  async listProcedures(page?: KeyPage): Promise<ProcedureSummary[]> {
+    const rows = await this.pageQuery(
       `SELECT p.id, p.flow, p.active_version, p.latest_version, v.sha256, p.updated_at
-       FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version
-       ORDER BY ${this.dialect.byCodePoint('p.id')}`,
+       FROM procedures p JOIN procedure_versions v ON v.id = p.id AND v.version = p.active_version`,
+      'p.id',
+      page,
     );
     return rows.map((row) => ({
       id: text(row, 'id'),
@@ -283,8 +304,9 @@ export class SqlStore implements Store {
   }
 
   /** Throws StoreConflictError('procedure_in_use') while a client names the procedure. */
-  async deleteProcedure(id: string, actor: string): Promise<boolean> {
+  async deleteProcedure(id: string, actor: string, precondition?: Precondition): Promise<boolean> {
     return this.write(async (tx, written) => {
+      if (precondition) checkPrecondition(precondition, await activeVersionIn(tx, id), `procedure ${id}`);
       const [current] = await tx.query('SELECT active_version, latest_version FROM procedures WHERE id = $1', [id]);
       if (!current) return false;
       const users = await clientIdsUsing(tx, this.dialect, id);
@@ -305,13 +327,14 @@ export class SqlStore implements Store {
     return row ? toTrustedIssuer(row) : null;
   }
 
-  async listTrustedIssuers(): Promise<TrustedIssuerRecord[]> {
-    return (await this.driver.query(`SELECT * FROM trusted_issuers ORDER BY ${this.dialect.byCodePoint('id')}`)).map(toTrustedIssuer);
+  async listTrustedIssuers(page?: KeyPage): Promise<TrustedIssuerRecord[]> {
+    return (await this.pageQuery('SELECT * FROM trusted_issuers', 'id', page)).map(toTrustedIssuer);
   }
 
-  async putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string): Promise<{ created: boolean }> {
+  async putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string, precondition?: Precondition): Promise<{ created: boolean }> {
     return this.write(async (tx, written) => {
-      const [existing] = await tx.query('SELECT 1 AS found FROM trusted_issuers WHERE id = $1', [issuer.id]);
+      const [existing] = await tx.query('SELECT * FROM trusted_issuers WHERE id = $1', [issuer.id]);
+      checkPrecondition(precondition, existing ? toTrustedIssuer(existing) : null, `trusted issuer ${issuer.id}`);
       await tx.query(`INSERT INTO trusted_issuers (id, issuer, jwks_uri, jwks, allowed_algs, audiences, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, jwks_uri = excluded.jwks_uri, jwks = excluded.jwks,
@@ -332,8 +355,12 @@ export class SqlStore implements Store {
     });
   }
 
-  async deleteTrustedIssuer(id: string, actor: string): Promise<boolean> {
+  async deleteTrustedIssuer(id: string, actor: string, precondition?: Precondition): Promise<boolean> {
     return this.write(async (tx, written) => {
+      if (precondition) {
+        const [row] = await tx.query('SELECT * FROM trusted_issuers WHERE id = $1', [id]);
+        checkPrecondition(precondition, row ? toTrustedIssuer(row) : null, `trusted issuer ${id}`);
+      }
       const deleted = await tx.query('DELETE FROM trusted_issuers WHERE id = $1 RETURNING id', [id]);
       if (deleted.length === 0) return false;
       await this.recordChange(tx, written, auditEntries.trustedIssuerDelete(actor, id));
@@ -420,6 +447,42 @@ export class SqlStore implements Store {
       await tx.query('INSERT INTO admin_key (id, hash, updated_at) VALUES (1, $1, $2)', [hash, this.clock()]);
       await this.recordChange(tx, written, auditEntries.adminKeySet(actor));
       return hash;
+    });
+  }
+
+  // ---- named admin keys ----
+
+  async listAdminKeys(page?: KeyPage): Promise<AdminKeyRecord[]> {
+    return (await this.pageQuery('SELECT * FROM admin_keys', 'name', page)).map(toAdminKey);
+  }
+
+  async getAdminKey(name: string): Promise<AdminKeyRecord | null> {
+    const [row] = await this.driver.query('SELECT * FROM admin_keys WHERE name = $1', [name]);
+    return row ? toAdminKey(row) : null;
+  }
+
+  async createAdminKey(key: AdminKeyRecord, actor: string): Promise<boolean> {
+    return this.write(async (tx, written) => {
+      const inserted = await tx.query(
+        'INSERT INTO admin_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING name',
+        [key.name, key.role, key.key_hash, key.created_at],
+      );
+      if (inserted.length === 0) return false;
+      await this.recordChange(tx, written, auditEntries.adminKeyCreate(actor, key.name, key.role));
+      return true;
+    });
+  }
+
+  async deleteAdminKey(name: string, actor: string, precondition?: Precondition): Promise<boolean> {
+    return this.write(async (tx, written) => {
+      if (precondition) {
+        const [row] = await tx.query('SELECT * FROM admin_keys WHERE name = $1', [name]);
+        checkPrecondition(precondition, row ? toAdminKey(row) : null, `admin key ${name}`);
+      }
+      const deleted = await tx.query('DELETE FROM admin_keys WHERE name = $1 RETURNING name', [name]);
+      if (deleted.length === 0) return false;
+      await this.recordChange(tx, written, auditEntries.adminKeyDelete(actor, name));
+      return true;
     });
   }
 
@@ -603,6 +666,16 @@ export class SqlStore implements Store {
   }
 
   // ---- internals ----
+
+  /** `select` (no WHERE, no ORDER BY) ordered by `key` in code point order, one page of it when `page` is given. */
+  private async pageQuery(select: string, key: string, page: KeyPage | undefined): Promise<SqlRow[]> {
+    const ordered = this.dialect.byCodePoint(key);
+    if (page === undefined) return this.driver.query(`${select} ORDER BY ${ordered}`);
+    if (!Number.isSafeInteger(page.limit) || page.limit < 1) throw new RangeError(`limit must be a positive integer (got ${page.limit})`);
+    if (page.after === undefined) return this.driver.query(`${select} ORDER BY ${ordered} LIMIT $1`, [page.limit]);
+    // The comparison collates as the ORDER BY does, so a page starts exactly after the last key of the one before.
+    return this.driver.query(`${select} WHERE ${ordered} > $1 ORDER BY ${ordered} LIMIT $2`, [page.after, page.limit]);
+  }
 
   /** A configuration write; the audit entries it wrote are reported once it has committed. */
   private async write<T>(fn: (tx: SqlExecutor, written: AuditEntry[]) => Promise<T>): Promise<T> {

@@ -7,6 +7,7 @@
  */
 
 import type { FlowId } from '../../sandbox/protocol.ts';
+import type { Precondition } from './etag.ts';
 
 export { FLOW_IDS } from '../../sandbox/protocol.ts';
 export type { FlowId } from '../../sandbox/protocol.ts';
@@ -98,6 +99,18 @@ export interface SigningKeyRecord {
   retired_at: number | null;
 }
 
+/** What a named admin key may do: `viewer` reads, `author` also writes procedures and dry-runs them, `admin` does everything. */
+export type AdminRole = 'viewer' | 'author' | 'admin';
+export const ADMIN_ROLES: readonly AdminRole[] = ['viewer', 'author', 'admin'];
+
+/** A named admin key as stored: never the key, only its SHA-256 (server/configuration/admin-key.ts). */
+export interface AdminKeyRecord {
+  name: string;
+  role: AdminRole;
+  key_hash: string;
+  created_at: number;
+}
+
 export interface AuditEntry {
   id: number;
   at: number;
@@ -177,6 +190,22 @@ export interface RevocationBatch {
 /** What a refresh grant's redemption did (Store.redeemRefreshToken). */
 export type RefreshRedemption = 'redeemed' | 'already_used' | 'revoked';
 
+/**
+ * One page of a list ordered by id (code point order): at most `limit` records whose id comes
+ * after `after` (from the start without it). Keyset paging, so records inserted meanwhile never
+ * shift a page.
+ */
+export interface KeyPage {
+  after?: string;
+  limit: number;
+}
+
+/**
+ * Every write of a single resource takes an optional precondition (the admin API's If-Match): it
+ * is checked against the stored record (entityTag, server/store/etag.ts) inside the write's
+ * transaction, and when it fails PreconditionFailedError is thrown and nothing is written. The
+ * record a procedure's tag is taken from is its active version.
+ */
 export interface Store {
   /** Creates or upgrades the schema (a version table records what ran). Idempotent. */
   migrate(): Promise<void>;
@@ -185,29 +214,29 @@ export interface Store {
   revision(): Promise<number>;
 
   getClient(clientId: string): Promise<ClientRecord | null>;
-  listClients(): Promise<ClientRecord[]>;
+  listClients(page?: KeyPage): Promise<ClientRecord[]>;
   /** Create or replace. Returns whether it was created. */
-  putClient(client: ClientRecord, actor: string): Promise<{ created: boolean }>;
-  deleteClient(clientId: string, actor: string): Promise<boolean>;
+  putClient(client: ClientRecord, actor: string, precondition?: Precondition): Promise<{ created: boolean }>;
+  deleteClient(clientId: string, actor: string, precondition?: Precondition): Promise<boolean>;
   /** Client ids whose `procedures` name this procedure id. */
   clientsUsingProcedure(procedureId: string): Promise<string[]>;
 
   /** Stores a new immutable version and makes it active, in one transaction. */
-  putProcedureVersion(version: NewProcedureVersion, actor: string): Promise<ProcedureVersion>;
+  putProcedureVersion(version: NewProcedureVersion, actor: string, precondition?: Precondition): Promise<ProcedureVersion>;
   /** Makes an existing version active. Null if the procedure or version does not exist. */
-  activateProcedureVersion(id: string, version: number, actor: string): Promise<ProcedureVersion | null>;
+  activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition): Promise<ProcedureVersion | null>;
   getActiveProcedure(id: string): Promise<ProcedureVersion | null>;
   /** Every procedure's active version, by id: one query, for a cache that reloads them all. */
   listActiveProcedures(): Promise<ProcedureVersion[]>;
   getProcedureVersion(id: string, version: number): Promise<ProcedureVersion | null>;
-  listProcedures(): Promise<ProcedureSummary[]>;
+  listProcedures(page?: KeyPage): Promise<ProcedureSummary[]>;
   listProcedureVersions(id: string): Promise<ProcedureVersion[]>;
-  deleteProcedure(id: string, actor: string): Promise<boolean>;
+  deleteProcedure(id: string, actor: string, precondition?: Precondition): Promise<boolean>;
 
   getTrustedIssuer(id: string): Promise<TrustedIssuerRecord | null>;
-  listTrustedIssuers(): Promise<TrustedIssuerRecord[]>;
-  putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string): Promise<{ created: boolean }>;
-  deleteTrustedIssuer(id: string, actor: string): Promise<boolean>;
+  listTrustedIssuers(page?: KeyPage): Promise<TrustedIssuerRecord[]>;
+  putTrustedIssuer(issuer: TrustedIssuerRecord, actor: string, precondition?: Precondition): Promise<{ created: boolean }>;
+  deleteTrustedIssuer(id: string, actor: string, precondition?: Precondition): Promise<boolean>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /**
@@ -228,6 +257,13 @@ export interface Store {
    * shared store must agree on one generated key). Returns the hash stored afterwards.
    */
   initAdminKeyHash(hash: string, actor: string): Promise<string>;
+
+  /** Named admin keys, by name (code point order). */
+  listAdminKeys(page?: KeyPage): Promise<AdminKeyRecord[]>;
+  getAdminKey(name: string): Promise<AdminKeyRecord | null>;
+  /** Adds a named key; false (nothing written) when the name is taken. */
+  createAdminKey(key: AdminKeyRecord, actor: string): Promise<boolean>;
+  deleteAdminKey(name: string, actor: string, precondition?: Precondition): Promise<boolean>;
 
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
   /** Hears of each audit entry this store object wrote, after its transaction committed. */

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { StoreConflictError } from '../../server/store/errors.ts';
+import { entityTag, PreconditionFailedError } from '../../server/store/etag.ts';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../server/store/types.ts';
 import type {
+  AdminRole,
   ClientRecord,
   FlowId,
   NewProcedureVersion,
@@ -345,6 +347,115 @@ export function storeContractTests(
         expect(await store.revision()).toBe(revision);
         const sets = (await store.listAudit()).filter((e) => e.action === 'admin_key.set');
         expect(sets).toHaveLength(1);
+      });
+    });
+
+    describe('named admin keys', () => {
+      const key = (name: string, role: AdminRole = 'viewer') => ({ name, role, key_hash: sha256Hex(`key-of-${name}`), created_at: 1_700_000_000 });
+
+      it('creates, reads back, lists by name and deletes, with audit entries and revision bumps', async () => {
+        const before = await store.revision();
+        expect(await store.createAdminKey(key('zed', 'admin'), 'admin:1234')).toBe(true);
+        expect(await store.createAdminKey(key('alice', 'author'), 'admin:1234')).toBe(true);
+        expect(await store.revision()).toBeGreaterThan(before);
+        expect(await store.getAdminKey('alice')).toEqual(key('alice', 'author'));
+        expect(await store.getAdminKey('nobody')).toBeNull();
+        expect((await store.listAdminKeys()).map((k) => k.name)).toEqual(['alice', 'zed']);
+        expect(await store.deleteAdminKey('alice', 'admin:1234')).toBe(true);
+        expect(await store.deleteAdminKey('alice', 'admin:1234')).toBe(false);
+        expect((await store.listAdminKeys()).map((k) => k.name)).toEqual(['zed']);
+        const entries = (await store.listAudit()).filter((e) => e.target_type === 'admin_key').map((e) => [e.action, e.target_id, e.details]);
+        expect(entries).toEqual([
+          ['admin_key.delete', 'alice', null],
+          ['admin_key.create', 'alice', { role: 'author' }],
+          ['admin_key.create', 'zed', { role: 'admin' }],
+        ]);
+      });
+
+      it('refuses a taken name without writing anything', async () => {
+        expect(await store.createAdminKey(key('ops'), 'cli')).toBe(true);
+        const revision = await store.revision();
+        expect(await store.createAdminKey({ ...key('ops', 'admin'), key_hash: sha256Hex('other') }, 'cli')).toBe(false);
+        expect(await store.getAdminKey('ops')).toEqual(key('ops'));
+        expect(await store.revision()).toBe(revision);
+      });
+    });
+
+    describe('preconditions (If-Match)', () => {
+      it('writes a client when the tag matches, refuses a stale tag or a missing resource and writes nothing', async () => {
+        await expect(store.putClient(clientRecord(), 'cli', { ifMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect(await store.getClient('orders-api-client')).toBeNull();
+        await store.putClient(clientRecord(), 'cli');
+        const first = await store.getClient('orders-api-client');
+        const tag = entityTag(first);
+        expect(await store.putClient(clientRecord({ scope: 'a' }), 'cli', { ifMatch: ['"other"', tag] })).toEqual({ created: false });
+        const revision = await store.revision();
+        await expect(store.putClient(clientRecord({ scope: 'b' }), 'cli', { ifMatch: [tag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        await expect(store.deleteClient('orders-api-client', 'cli', { ifMatch: [tag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect((await store.getClient('orders-api-client'))?.scope).toBe('a');
+        expect(await store.revision()).toBe(revision);
+        expect(await store.putClient(clientRecord({ scope: 'c' }), 'cli', { ifMatch: '*' })).toEqual({ created: false });
+        expect(await store.deleteClient('orders-api-client', 'cli', { ifMatch: [entityTag(await store.getClient('orders-api-client'))] })).toBe(true);
+      });
+
+      it('lets exactly one of two writers holding the same tag win', async () => {
+        await store.putClient(clientRecord(), 'cli');
+        const tag = entityTag(await store.getClient('orders-api-client'));
+        const outcomes = await Promise.allSettled([
+          store.putClient(clientRecord({ scope: 'first', updated_at: 1_800_000_001 }), 'admin-1', { ifMatch: [tag] }),
+          store.putClient(clientRecord({ scope: 'second', updated_at: 1_800_000_002 }), 'admin-2', { ifMatch: [tag] }),
+        ]);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const rejected = outcomes.find((o) => o.status === 'rejected');
+        expect(rejected?.status === 'rejected' ? rejected.reason : null).toBeInstanceOf(PreconditionFailedError);
+        const winner = outcomes[0]?.status === 'fulfilled' ? 'first' : 'second';
+        expect((await store.getClient('orders-api-client'))?.scope).toBe(winner);
+      });
+
+      it('checks procedures against their active version, trusted issuers and admin keys against their record', async () => {
+        await store.putProcedureVersion(procedureVersion('p', 'function result(c) { return 1; }'), 'cli');
+        const v1Tag = entityTag(await store.getActiveProcedure('p'));
+        await store.putProcedureVersion(procedureVersion('p', 'function result(c) { return 2; }'), 'cli', { ifMatch: [v1Tag] });
+        await expect(store.activateProcedureVersion('p', 1, 'cli', { ifMatch: [v1Tag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        await expect(store.putProcedureVersion(procedureVersion('p', 'function result(c) { return 3; }'), 'cli', { ifMatch: [v1Tag] })).rejects.toBeInstanceOf(
+          PreconditionFailedError,
+        );
+        await expect(store.deleteProcedure('p', 'cli', { ifMatch: [v1Tag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect((await store.getActiveProcedure('p'))?.version).toBe(2);
+        expect((await store.listProcedureVersions('p')).map((v) => v.version)).toEqual([1, 2]);
+        expect(await store.activateProcedureVersion('p', 1, 'cli', { ifMatch: [entityTag(await store.getActiveProcedure('p'))] })).toMatchObject({ version: 1 });
+
+        const issuer: TrustedIssuerRecord = { id: 'idp', issuer: 'https://idp.example.com', jwks_uri: 'https://idp.example.com/jwks', created_at: 1, updated_at: 1 };
+        await store.putTrustedIssuer(issuer, 'cli');
+        const issuerTag = entityTag(await store.getTrustedIssuer('idp'));
+        await store.putTrustedIssuer({ ...issuer, issuer: 'https://idp2.example.com', updated_at: 2 }, 'cli', { ifMatch: [issuerTag] });
+        await expect(store.deleteTrustedIssuer('idp', 'cli', { ifMatch: [issuerTag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        await expect(store.putTrustedIssuer(issuer, 'cli', { ifMatch: [issuerTag] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect((await store.getTrustedIssuer('idp'))?.issuer).toBe('https://idp2.example.com');
+
+        await store.createAdminKey({ name: 'k', role: 'viewer', key_hash: sha256Hex('k'), created_at: 1 }, 'cli');
+        await expect(store.deleteAdminKey('k', 'cli', { ifMatch: ['"stale"'] })).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect(await store.deleteAdminKey('k', 'cli', { ifMatch: [entityTag(await store.getAdminKey('k'))] })).toBe(true);
+      });
+    });
+
+    describe('pages of lists', () => {
+      it('pages clients, procedures, trusted issuers and admin keys by id in code point order, unshifted by inserts', async () => {
+        for (const id of ['b', 'a', 'Z', 'c']) await store.putClient(clientRecord({ client_id: id }), 'cli');
+        expect((await store.listClients({ limit: 2 })).map((c) => c.client_id)).toEqual(['Z', 'a']);
+        await store.putClient(clientRecord({ client_id: 'A' }), 'cli');
+        expect((await store.listClients({ after: 'a', limit: 2 })).map((c) => c.client_id)).toEqual(['b', 'c']);
+        expect((await store.listClients({ after: 'c', limit: 2 })).map((c) => c.client_id)).toEqual([]);
+
+        for (const id of ['p2', 'p1', 'p3']) await store.putProcedureVersion(procedureVersion(id, 'function result() {}'), 'cli');
+        expect((await store.listProcedures({ after: 'p1', limit: 1 })).map((p) => p.id)).toEqual(['p2']);
+
+        for (const id of ['i2', 'i1']) await store.putTrustedIssuer({ id, issuer: `https://${id}.example.com`, jwks_uri: `https://${id}.example.com/jwks`, created_at: 1, updated_at: 1 }, 'cli');
+        expect((await store.listTrustedIssuers({ after: 'i1', limit: 5 })).map((i) => i.id)).toEqual(['i2']);
+
+        for (const name of ['k2', 'k1']) await store.createAdminKey({ name, role: 'viewer', key_hash: sha256Hex(name), created_at: 1 }, 'cli');
+        expect((await store.listAdminKeys({ limit: 1 })).map((k) => k.name)).toEqual(['k1']);
+        expect((await store.listAdminKeys({ after: 'k1', limit: 1 })).map((k) => k.name)).toEqual(['k2']);
       });
     });
 
