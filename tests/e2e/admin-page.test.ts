@@ -232,6 +232,24 @@ describe('admin web page in headless Chromium', () => {
       const claims = await dryRunClaims();
       expect(claims['department']).toBe('sales');
     });
+    await step('usable at 1024 px: the versions table is not clipped', async () => {
+      await page.setViewportSize({ width: 1024, height: 800 });
+      try {
+        const button = page.locator('#activate-v1');
+        await button.scrollIntoViewIfNeeded();
+        const box = await button.boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(1024);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
+      } finally {
+        await page.setViewportSize({ width: 1400, height: 1000 });
+      }
+    });
+    await step('times carry their time zone', async () => {
+      const created = await page.locator('#versions-table tbody tr[data-version="1"]').textContent();
+      // timeStyle "long" ends the time with the zone's name or offset (UTC, GMT+1, PST...).
+      expect(created ?? '').toMatch(/\d{1,2}:\d{2}:\d{2}(?:\s*[AP]M)?\s+(?:UTC|GMT[+-]?\d*|[A-Z]{3,5}|[+-]\d{1,2}(?::?\d{2})?)/);
+    });
     await step('roll back', async () => {
       await page.locator('#activate-v1').click();
       await page.locator('#versions-status[data-kind="ok"]', { hasText: 'Version 1 is now active' }).waitFor();

@@ -84,14 +84,15 @@ export function prettyJson(value) {
 }
 
 /**
- * A date for tables: local time, or the raw value when it does not parse. Numbers are epoch
- * seconds, as the API and JWT claims give them.
+ * A date for tables: local time with its time zone (admins in several zones read the same audit
+ * trail), or the raw value when it does not parse. Numbers are epoch seconds, as the API and JWT
+ * claims give them.
  * @param {string | number | null | undefined} value
  */
 export function formatTime(value) {
   if (value === null || value === undefined || value === '') return '';
   const date = new Date(typeof value === 'number' ? value * 1000 : value);
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'long' });
 }
 
 /** @param {string | null | undefined} sha256 */
