@@ -294,6 +294,20 @@ describe('admin web page in headless Chromium', () => {
     });
   });
 
+  it('lists the clients that use a procedure, and dry-runs as the first of them by default', async () => {
+    await step('used by', async () => {
+      // What GET adds (times, has_secret) is not part of a PUT body.
+      const { created_at: _created, updated_at: _updated, has_secret: _hasSecret, ...client } = (await adminApi('GET', '/clients/orders-api-client')) as Record<string, unknown>;
+      await adminApi('PUT', '/clients/orders-api-client', { ...client, procedures: { 'oauth-token-oauth-token-exchange': PROCEDURE_ID } });
+      await page.goto(`${server?.origin}/admin/#/procedures/${PROCEDURE_ID}`);
+      await page.locator('#procedure-clients li[data-client="orders-api-client"]', { hasText: 'oauth-token-oauth-token-exchange' }).waitFor();
+      expect(await page.locator('#dryrun-client').inputValue()).toBe('orders-api-client');
+      await page.goto(`${server?.origin}/admin/#/procedures/linted-exchange`);
+      await page.locator('#procedure-clients li', { hasText: 'No client uses this procedure yet.' }).waitFor();
+      expect(await page.locator('#dryrun-client').inputValue()).toBe('');
+    });
+  });
+
   it('signs out, forgets the key, and kept to its own origin without console errors', async () => {
     await step('sign out', async () => {
       await page.locator('#signout').click();

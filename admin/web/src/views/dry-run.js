@@ -127,10 +127,14 @@ export function createDryRunPanel({ procedureId, getFlow, getSource, onCompileEr
 
   return {
     element,
-    /** @param {Client[]} list the configured clients, used as they are (they carry no secrets) */
-    setClients(list) {
+    /**
+     * @param {Client[]} list the configured clients, used as they are (they carry no secrets)
+     * @param {string | null} preferred a client to dry-run as by default (one that uses the procedure)
+     */
+    setClients(list, preferred = null) {
       for (const c of list) clients.set(c.client_id, c);
       client.append(...list.map((c) => h('option', { value: c.client_id }, c.client_id)));
+      if (preferred !== null && clients.has(preferred)) client.value = preferred;
     },
   };
 }

@@ -36,6 +36,7 @@ export function renderProcedure(app, id, requestedFlow) {
   const warningList = h('ol', { id: 'lint-warnings', class: 'compile-errors lint-warnings', 'aria-label': 'Lint warnings' });
   const versionsStatus = h('p', { id: 'versions-status', role: 'status', 'aria-live': 'polite', class: 'status' });
   const versionsBody = h('tbody');
+  const usedBy = h('ul', { id: 'procedure-clients', class: 'plain-list' }, h('li', { class: 'meta' }, 'Loading…'));
 
   /** @param {boolean} value */
   const setDirty = (value) => {
@@ -244,6 +245,7 @@ export function renderProcedure(app, id, requestedFlow) {
         'div',
         { class: 'side' },
         dryRun.element,
+        h('section', { id: 'used-by', class: 'card', 'aria-labelledby': 'used-by-heading' }, h('h3', { id: 'used-by-heading' }, 'Used by'), usedBy),
         h(
           'section',
           { id: 'versions', class: 'card', 'aria-labelledby': 'versions-heading' },
@@ -272,8 +274,18 @@ export function renderProcedure(app, id, requestedFlow) {
   );
   refreshVersions();
   api.listClients().then(
-    (clients) => dryRun.setClients(clients),
-    () => {}, // the sample client still works; the clients page shows the error
+    (clients) => {
+      // The clients that name this procedure for a flow: they are who a change affects, and the
+      // dry run defaults to the first of them rather than to a sample client.
+      const users = clients.flatMap((c) => Object.entries(c.procedures ?? {}).filter(([, procedureId]) => procedureId === id).map(([f]) => ({ client: c.client_id, flow: f })));
+      usedBy.replaceChildren(
+        ...(users.length === 0
+          ? [h('li', { class: 'meta' }, 'No client uses this procedure yet.')]
+          : users.map((u) => h('li', { 'data-client': u.client }, h('a', { href: `#/clients` }, u.client), ' ', h('span', { class: 'meta' }, u.flow)))),
+      );
+      dryRun.setClients(clients, users[0]?.client ?? null);
+    },
+    () => usedBy.replaceChildren(h('li', { class: 'meta' }, 'Clients could not be listed.')), // the sample client still works
   );
 
   return () => editor.destroy();
