@@ -7,7 +7,7 @@ import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
 import { checkClientReferences, clientRecordFrom, publicClient } from '../../server/configuration/records.ts';
 import { validateClientBody } from '../../server/schemas/validate.ts';
-import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag } from './http.ts';
+import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag, withoutReadOnly } from './http.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { answerList } from './pagination.ts';
 
@@ -27,7 +27,7 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
 
   router.put('/:clientId', route(async (req, res) => {
     const clientId = param(req, 'clientId');
-    const raw: unknown = req.body;
+    const raw: unknown = withoutReadOnly(req.body, ['created_at', 'updated_at', 'has_secret']);
     // The path names the client; the body may repeat the id but need not.
     const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
     const validated = validateClientBody(withId);

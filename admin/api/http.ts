@@ -89,3 +89,14 @@ export function sendWithEtag(res: Response, stored: unknown, body: unknown): voi
   res.setHeader('ETag', entityTag(stored));
   res.json(body);
 }
+
+/**
+ * A body without the members the server sets itself (times, `has_secret`): what a GET answered
+ * can be changed and PUT back, as an ETag workflow does, and those members are ignored.
+ */
+export function withoutReadOnly(body: unknown, names: readonly string[]): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const name of names) delete copy[name];
+  return copy;
+}

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { trustedIssuerRecordFrom } from '../../server/configuration/records.ts';
 import { validateTrustedIssuerBody } from '../../server/schemas/validate.ts';
-import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag } from './http.ts';
+import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag, withoutReadOnly } from './http.ts';
 import type { AdminContext } from './context.ts';
 import { answerList } from './pagination.ts';
 
@@ -23,7 +23,7 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
   router.put('/:id', route(async (req, res) => {
     const id = param(req, 'id');
     if (refuseInvalidId(res, id, 'trusted issuer')) return;
-    const validated = validateTrustedIssuerBody(req.body);
+    const validated = validateTrustedIssuerBody(withoutReadOnly(req.body, ['created_at', 'updated_at']));
     if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
     if (validated.value.id !== undefined && validated.value.id !== id) {
       return sendAdminError(res, 'invalid_request', 'id in the body differs from the one in the path', { field: '/id' });

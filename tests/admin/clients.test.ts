@@ -73,6 +73,24 @@ describe('clients', () => {
     expect(token.status).toBe(200);
   });
 
+  it('takes back what GET answered, changed, ignoring the members the server sets (times, has_secret)', async () => {
+    await server.admin('PUT', '/clients/round-trip', clientBody({ client_secret: SECRET, scope: 'read' }));
+    const read = await server.admin('GET', '/clients/round-trip');
+    expect(read.body).toHaveProperty('created_at');
+    expect(read.body).toHaveProperty('has_secret', true);
+    const written = await server.admin('PUT', '/clients/round-trip', { ...read.body, scope: 'read write' });
+    expect(written.status).toBe(200);
+    expect(written.body).toMatchObject({ scope: 'read write', has_secret: true, created_at: read.body.created_at });
+    expect((await cc('round-trip', SECRET)).status).toBe(200);
+    const issuerRead = await server.admin('PUT', '/trusted-issuers/round-trip-idp', { issuer: 'https://idp.round-trip.example', jwks_uri: 'https://idp.round-trip.example/jwks' });
+    expect(issuerRead.status).toBe(201);
+    const issuer = await server.admin('GET', '/trusted-issuers/round-trip-idp');
+    expect((await server.admin('PUT', '/trusted-issuers/round-trip-idp', { ...issuer.body, audiences: ['https://api.example'] })).status).toBe(200);
+    // Other tests list this server's clients and issuers.
+    expect((await server.admin('DELETE', '/trusted-issuers/round-trip-idp')).status).toBe(204);
+    expect((await server.admin('DELETE', '/clients/round-trip')).status).toBe(204);
+  });
+
   it('rotates a secret: the new one is shown once and works, the old one stops working', async () => {
     expect((await cc('generated', generated)).status).toBe(200);
     const rotated = await server.admin('POST', '/clients/generated/rotate-secret');

@@ -240,7 +240,7 @@ describe('admin web page in headless Chromium', () => {
         const box = await button.boundingBox();
         expect(box).not.toBeNull();
         expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(1024);
-        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
+        expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1024);
       } finally {
         await page.setViewportSize({ width: 1400, height: 1000 });
       }
