@@ -29,6 +29,8 @@ interface Operation {
   ifMatch?: boolean;
   etag?: boolean;
   paged?: boolean;
+  /** Further query parameters: name → description (strings). */
+  query?: Record<string, string>;
 }
 
 const pathParameter = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
@@ -58,6 +60,9 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
 function operation(op: Operation, pathParameters: Json[]): Json {
   const parameters: Json[] = [...pathParameters];
   if (op.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Entity tags (or `*`): the write happens only if one is current (else 412).', schema: { type: 'string' } });
+  for (const [name, description] of Object.entries(op.query ?? {})) {
+    parameters.push({ name, in: 'query', required: false, description, schema: { type: 'string', minLength: 1, maxLength: 256 } });
+  }
   if (op.paged) {
     parameters.push(
       { name: 'limit', in: 'query', required: false, description: 'Page size; with it (or cursor) the answer is a page', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT, default: 100 } },
@@ -172,6 +177,12 @@ function paths(): Record<string, { parameters?: Json[]; operations: Partial<Reco
           role: 'viewer',
           ok: { 200: arrayOf(object('{id, at, actor, action, target_type, target_id, old_version, new_version, details}')) },
           paged: true,
+          query: {
+            target_type: 'Only entries about this kind of target (client, procedure, trusted_issuer, signing_key, admin_key)',
+            target_id: 'Only entries about this target',
+            actor: 'Only entries by this actor (admin-key:<name>, admin:<id>, cli, config, system)',
+            action: 'Only entries of this action (e.g. client.update, procedure.activate)',
+          },
           errors: [400],
         },
       },

@@ -16,7 +16,11 @@ import { createAdminContext } from './context.ts';
 import { DEFAULT_PAGE_LIMIT, readPage, sendPage } from './pagination.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
 import { isStoreUnavailableError } from '../../server/store/errors.ts';
+import type { AuditFilter } from '../../server/store/types.ts';
 import { isPreconditionFailedError } from '../../server/store/etag.ts';
+
+/** The audit trail's filters: query parameters named as the entries' members. */
+const AUDIT_FILTERS = ['target_type', 'target_id', 'actor', 'action'] as const satisfies ReadonlyArray<keyof AuditFilter>;
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
@@ -70,12 +74,22 @@ export function createAdminRouter(runtime: Runtime): Router {
   router.use('/admin-keys', adminKeyRoutes(context));
 
   router.get('/audit', route(async (req, res) => {
+    // `?target_type=&target_id=&actor=&action=` narrow the trail (exact matches, combined).
+    const filter: AuditFilter = {};
+    for (const name of AUDIT_FILTERS) {
+      const value = req.query[name];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+        return sendAdminError(res, 'invalid_request', `${name} must be given once, 1 to 256 characters`, { field: name });
+      }
+      filter[name] = value;
+    }
     // `?limit=&before=` predates cursors and answers the bare array (the admin page uses it); a
     // `cursor` (empty for the first page) asks for `{items, next_cursor}`.
     if (req.query.cursor === undefined) {
       const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
       const before = req.query.before !== undefined ? Number(req.query.before) : undefined;
-      res.json(await runtime.store.listAudit({ limit, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
+      res.json(await runtime.store.listAudit({ limit, filter, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
       return;
     }
     const parsed = readPage(req, 'audit');
@@ -84,7 +98,7 @@ export function createAdminRouter(runtime: Runtime): Router {
     const page = parsed.page ?? { limit: DEFAULT_PAGE_LIMIT, after: undefined };
     const before = page.after === undefined ? undefined : Number(page.after);
     if (before !== undefined && !Number.isSafeInteger(before)) return sendAdminError(res, 'invalid_request', 'cursor is not a cursor of this list', { field: 'cursor' });
-    const entries = await runtime.store.listAudit({ limit: page.limit + 1, ...(before !== undefined ? { before } : {}) });
+    const entries = await runtime.store.listAudit({ limit: page.limit + 1, filter, ...(before !== undefined ? { before } : {}) });
     sendPage(res, 'audit', page, entries, (e) => String(e.id), (e) => e);
   }));
 

@@ -16,6 +16,7 @@ import type {
   AdminKeyRecord,
   AdminRole,
   AuditEntry,
+  AuditFilter,
   AuthFailureCount,
   ClientRecord,
   FlowId,
@@ -112,6 +113,8 @@ async function clientIdsUsing(executor: SqlExecutor, dialect: SqlDialect, proced
   const rows = await executor.query(dialect.clientsNamingProcedure, [procedureId]);
   return rows.map((row) => text(row, 'client_id'));
 }
+
+const AUDIT_FILTER_COLUMNS = ['target_type', 'target_id', 'actor', 'action'] as const satisfies ReadonlyArray<keyof AuditFilter>;
 
 export class SqlStore implements Store {
   protected readonly driver: SqlDriver;
@@ -502,12 +505,23 @@ export class SqlStore implements Store {
   }
 
   /** Newest first. `before` is an audit id: pass the last id of a page to get the next page. */
-  async listAudit(options: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
-    const limit = auditLimit(options.limit);
-    const rows =
-      options.before === undefined
-        ? await this.driver.query('SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])
-        : await this.driver.query(`SELECT * FROM audit WHERE id < ${this.dialect.numeric('$1')} ORDER BY id DESC LIMIT $2`, [options.before, limit]);
+  async listAudit(options: { limit?: number; before?: number; filter?: AuditFilter } = {}): Promise<AuditEntry[]> {
+    const conditions: string[] = [];
+    const params: SqlParam[] = [];
+    if (options.before !== undefined) {
+      params.push(options.before);
+      conditions.push(`id < ${this.dialect.numeric(`$${params.length}`)}`);
+    }
+    // Column names come from this fixed list, never from the request.
+    for (const column of AUDIT_FILTER_COLUMNS) {
+      const value = options.filter?.[column];
+      if (value === undefined) continue;
+      params.push(value);
+      conditions.push(`${column} = $${params.length}`);
+    }
+    params.push(auditLimit(options.limit));
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
+    const rows = await this.driver.query(`SELECT * FROM audit ${where}ORDER BY id DESC LIMIT $${params.length}`, params);
     return rows.map(toAuditEntry);
   }
 

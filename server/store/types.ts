@@ -111,6 +111,14 @@ export interface AdminKeyRecord {
   created_at: number;
 }
 
+/** What the audit trail can be narrowed to: a target, an actor, an action (each an exact match). */
+export interface AuditFilter {
+  target_type?: string;
+  target_id?: string;
+  actor?: string;
+  action?: string;
+}
+
 export interface AuditEntry {
   id: number;
   at: number;
@@ -268,7 +276,8 @@ export interface Store {
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
   /** Hears of each audit entry this store object wrote, after its transaction committed. */
   onAuditEntry(listener: (entry: AuditEntry) => void): void;
-  listAudit(options?: { limit?: number; before?: number }): Promise<AuditEntry[]>;
+  /** Newest first; `filter` keeps the entries whose members equal every value given. */
+  listAudit(options?: { limit?: number; before?: number; filter?: AuditFilter }): Promise<AuditEntry[]>;
 
   /** Records a client-assertion jti; false when it was already seen (replay). Expired entries are purged. */
   recordAssertionJti(clientId: string, jti: string, expiresAt: number): Promise<boolean>;

@@ -119,6 +119,22 @@ describe('audit trail', () => {
     expect(next.map((e) => e.id)).toEqual([...next.map((e) => e.id)].sort((a, b) => b - a));
   });
 
+  it('filters by target, actor and action, in both the array and the paged form', async () => {
+    const all = (await server.admin('GET', '/audit?limit=1000')).body as unknown as Audit[];
+    const someClient = all.find((e) => e.target_type === 'client');
+    expect(someClient).toBeDefined();
+    const target = encodeURIComponent(someClient?.target_id ?? '');
+    const narrowed = (await server.admin('GET', `/audit?target_type=client&target_id=${target}`)).body as unknown as Audit[];
+    expect(narrowed.length).toBe(all.filter((e) => e.target_type === 'client' && e.target_id === someClient?.target_id).length);
+    expect(narrowed.every((e) => e.target_id === someClient?.target_id)).toBe(true);
+    const paged = (await server.admin('GET', `/audit?cursor=&limit=1&action=${encodeURIComponent(someClient?.action ?? '')}`)).body as unknown as { items: Audit[]; next_cursor: string | null };
+    expect(paged.items).toHaveLength(1);
+    expect(paged.items[0]?.action).toBe(someClient?.action);
+    const refused = await server.admin('GET', '/audit?actor=');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'invalid_request', field: 'actor' });
+  });
+
   it('writes each entry to the log as an audit line, without secrets or sources', async () => {
     const auditLines = () =>
       server

@@ -534,6 +534,19 @@ export function storeContractTests(
         ]);
         const replace = entries.find((e) => e.action === 'client.replace');
         expect(replace?.details).toEqual({ changed: ['client_secret', 'scope'] });
+
+        // Filters: exact matches, combined, newest first, with `before` and `limit` still applied.
+        const about = async (filter: Parameters<Store['listAudit']>[0]) => (await store.listAudit(filter)).map((e) => [e.action, e.actor]);
+        expect(await about({ filter: { target_type: 'client', target_id: 'orders-api-client' } })).toEqual([
+          ['client.delete', 'admin-b'],
+          ['client.replace', 'admin-b'],
+          ['client.create', 'admin-a'],
+        ]);
+        expect(await about({ filter: { actor: 'admin-b', target_type: 'procedure' } })).toEqual([['procedure.activate', 'admin-b']]);
+        expect(await about({ filter: { action: 'procedure.upload' }, limit: 1 })).toEqual([['procedure.upload', 'admin-a']]);
+        const uploads = await store.listAudit({ filter: { action: 'procedure.upload' } });
+        expect(await about({ filter: { action: 'procedure.upload' }, before: uploads[0]?.id ?? 0 })).toEqual([['procedure.upload', 'admin-a']]);
+        expect(await about({ filter: { actor: "nobody' OR '1'='1" } })).toEqual([]);
         for (const entry of entries) {
           expect(entry.at).toBeGreaterThan(1_600_000_000);
           expect(entry.at).toBeLessThanOrEqual(nowSeconds());
