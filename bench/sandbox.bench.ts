@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createProcedureEngine } from '../sandbox/engine.ts';
 import type { InitializedContextData, ProcedureHost, ProcedureInput, ProcedureRef } from '../sandbox/types.ts';
+import { ok } from '../sandbox/protocol.ts';
 
 const TOTAL_MS = 4000;
 const BATCH_MS = 100;
@@ -59,8 +60,8 @@ function initializedFor(audiences: string[], scopes: string[]): InitializedConte
 }
 
 const stubHost: ProcedureHost = {
-  initialize: (request) => initializedFor(request.audiences, request.scopes),
-  issue: () => ({ token: STUB_TOKEN }),
+  initialize: (request) => ok(initializedFor(request.audiences, request.scopes)),
+  issue: () => ok({ token: STUB_TOKEN }),
 };
 
 interface Variant {

@@ -8,9 +8,8 @@ import { errorMessage } from './error-fields.ts';
 import { parseUntrustedObject } from './json-guard.ts';
 import { redactLogLine } from './log-redaction.ts';
 import { isOAuthErrorCode, sanitizeDescription } from './protocol.ts';
-import type { OAuthErrorCode } from './protocol.ts';
+import type { OAuthError, OAuthErrorCode } from './protocol.ts';
 import type {
-  HostFailure,
   InitializeRequest,
   InitializedContextData,
   IssueRequest,
@@ -96,14 +95,10 @@ function parsePayload(payload: unknown): Record<string, unknown> | null {
   return parseUntrustedObject(payload);
 }
 
-function isHostFailure(value: unknown): value is HostFailure {
-  return isPlainRecord(value) && typeof value['error'] === 'string' && !('contextId' in value) && !('token' in value);
-}
-
-/** A host failure as the script sees it: only registered codes, sanitised descriptions. */
-function hostFailureJson(failure: HostFailure): string {
-  const error = isOAuthErrorCode(failure.error) ? failure.error : 'server_error';
-  return failureJson(error, sanitizeDescription(String(failure.description)));
+/** A host refusal as the script sees it: only registered codes, sanitised descriptions. */
+function refusalJson(refusal: OAuthError): string {
+  const error = isOAuthErrorCode(refusal.error) ? refusal.error : 'server_error';
+  return failureJson(error, sanitizeDescription(String(refusal.description)));
 }
 
 function reportHostException(state: CallState, operation: string, error: unknown): void {
@@ -156,12 +151,12 @@ export function handleInitialize(state: CallState | null, payload: unknown): str
   };
   try {
     const answer = state.host.initialize(initializeRequest);
-    if (isHostFailure(answer)) return hostFailureJson(answer);
-    if (!isInitializedContextData(answer)) {
+    if (!answer.ok) return refusalJson(answer.error);
+    if (!isInitializedContextData(answer.value)) {
       reportHostException(state, 'initialize', new Error('host returned an invalid initialized context'));
       return HOST_ERROR;
     }
-    return JSON.stringify({ initialized: answer });
+    return JSON.stringify({ initialized: answer.value });
   } catch (error) {
     reportHostException(state, 'initialize', error);
     return HOST_ERROR;
@@ -198,13 +193,14 @@ export function handleIssue(state: CallState | null, payload: unknown): string {
   const issueRequest: IssueRequest = { kind: kind as IssuerKind, contextId, data, delegation, ...(jwt === true ? { jwt } : {}) };
   try {
     const answer = state.host.issue(issueRequest);
-    if (isHostFailure(answer)) return hostFailureJson(answer);
-    if (!isPlainRecord(answer) || typeof answer['token'] !== 'string') {
+    if (!answer.ok) return refusalJson(answer.error);
+    const token: unknown = answer.value.token;
+    if (typeof token !== 'string') {
       reportHostException(state, 'issue', new Error('host returned no token'));
       return HOST_ERROR;
     }
-    state.secrets.push(answer['token']);
-    return JSON.stringify({ token: answer['token'] });
+    state.secrets.push(token);
+    return JSON.stringify({ token });
   } catch (error) {
     reportHostException(state, 'issue', error);
     return HOST_ERROR;

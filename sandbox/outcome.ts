@@ -4,7 +4,7 @@
  * again here, and failure messages are built from fixed text plus the script's own words only.
  */
 import { errorFields } from './error-fields.ts';
-import { OAUTH_ERROR_STATUS, isOAuthErrorCode, sanitizeDescription } from './protocol.ts';
+import { isOAuthErrorCode, oauthError } from './protocol.ts';
 import { MAX_JSON_DEPTH, parseUntrustedObject } from './json-guard.ts';
 import { PROCEDURE_FILENAME } from './prelude-source.ts';
 import type { FailureReason, ProcedureOutcome, SourceLocation } from './types.ts';
@@ -56,7 +56,7 @@ export function decodeEnvelope(envelope: unknown, label: string, maxResultBytes:
     // Client authentication is the server's to refuse: a procedure never answers invalid_client (401).
     const error = isOAuthErrorCode(fields['error']) && fields['error'] !== 'invalid_client' ? fields['error'] : 'server_error';
     const description = typeof fields['description'] === 'string' ? fields['description'] : '';
-    return { kind: 'oauth_error', error, description: sanitizeDescription(description), status: OAUTH_ERROR_STATUS[error] };
+    return { kind: 'oauth_error', ...oauthError(error, description) };
   }
   if (tag === 'F') {
     const reason = PRELUDE_REASONS.has(fields['reason'] as FailureReason) ? (fields['reason'] as FailureReason) : 'runtime_error';

@@ -12,6 +12,8 @@ import { createCallState } from './host-bridge.ts';
 import type { CallState } from './host-bridge.ts';
 import { failure } from './outcome.ts';
 import type { Failure } from './outcome.ts';
+import { fail, oauthError } from './protocol.ts';
+import type { ProcedureHost } from './types.ts';
 
 /** How often (in calls) an isolate's heap is looked at; reading it costs a few microseconds. */
 const HEAP_CHECK_EVERY = 64;
@@ -35,9 +37,10 @@ interface ProcedureSlot {
 }
 
 /** Top-level code of a replacement being built between calls has no request to serve. */
-const NO_REQUEST_HOST = {
-  initialize: () => ({ error: 'server_error' as const, description: 'no active call' }),
-  issue: () => ({ error: 'server_error' as const, description: 'no active call' }),
+const NO_ACTIVE_CALL = fail(oauthError('server_error', 'no active call'));
+const NO_REQUEST_HOST: ProcedureHost = {
+  initialize: () => NO_ACTIVE_CALL,
+  issue: () => NO_ACTIVE_CALL,
 };
 
 export type Lease = { ok: true; procedureIsolate: ProcedureIsolate } | { ok: false; outcome: Failure };

@@ -3,8 +3,7 @@
  * sandbox. Everything that crosses into the isolate is plain JSON data; host services are
  * synchronous functions the isolate calls through `ivm.Callback` with JSON strings in and out.
  */
-import type { FlowId } from './protocol.ts';
-import type { OAuthErrorCode } from './protocol.ts';
+import type { FlowId, OAuthError, Result } from './protocol.ts';
 
 export type { FlowId };
 
@@ -129,11 +128,6 @@ export interface JwtAssertionInput {
   claims: Record<string, unknown>;
 }
 
-export interface HostFailure {
-  error: OAuthErrorCode;
-  description: string;
-}
-
 /**
  * `accessTokenIssuer` / `getDefaultAccessTokenJwtIssuer()` → access_token; `jwtIssuer` → jwt;
  * `idTokenIssuer` → id_token; `refreshTokenIssuer` → refresh_token; `idJagIssuer` → id_jag;
@@ -158,12 +152,12 @@ export interface IssueRequest {
 }
 
 /**
- * Host services for one call. Synchronous: the isolate waits for them. They return a failure value
- * instead of throwing; the prelude turns it into the matching OAuth error inside the script.
+ * Host services for one call. Synchronous: the isolate waits for them. A refusal is a Result, not
+ * an exception; the prelude turns it into the matching OAuth error inside the script.
  */
 export interface ProcedureHost {
-  initialize(request: InitializeRequest): InitializedContextData | HostFailure;
-  issue(request: IssueRequest): { token: string } | HostFailure;
+  initialize(request: InitializeRequest): Result<InitializedContextData, OAuthError>;
+  issue(request: IssueRequest): Result<{ token: string }, OAuthError>;
   /**
    * Forgets what an attempt issued: a call stopped on the synchronous path is run again from the
    * start on the procedure's own thread, and only the second attempt's tokens may be answered.
@@ -203,8 +197,8 @@ export type FailureReason =
 export type ProcedureOutcome =
   /** The procedure returned an object: the response body, still to be checked by the caller. */
   | { kind: 'response'; body: Record<string, unknown> }
-  /** exceptionFactory errors, and host failures the script did not catch. */
-  | { kind: 'oauth_error'; error: OAuthErrorCode; description: string; status: number }
+  /** exceptionFactory errors, and host refusals the script did not catch: the OAuthError itself. */
+  | ({ kind: 'oauth_error' } & OAuthError)
   /** Anything else: the client sees a generic server_error; `message` and `location` are for logs and the CLI. */
   | { kind: 'failure'; reason: FailureReason; message: string; location: SourceLocation | null };
 

@@ -11,7 +11,7 @@
  * - `may_act`, `cnf`: absent, or the subject token's own value unchanged.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { HostFailure } from '../../sandbox/types.ts';
+import { fail, ok, oauthError, type Result } from './errors.ts';
 
 const ACTOR_IDENTITY_MEMBERS: ReadonlySet<string> = new Set(['sub', 'client_id', 'iss']);
 
@@ -34,18 +34,16 @@ function isDelegationOf(act: unknown, subjectAct: unknown, actor: Record<string,
 }
 
 /**
- * The first of `act`, `may_act`, `cnf` in `claims` the host cannot derive from the presented
- * tokens, as a failure; null when every one present is derived.
+ * Whether every one of `act`, `may_act`, `cnf` in `claims` derives from the presented tokens; the
+ * refusal names the first that does not.
  */
-export function underivedDelegationClaim(
+export function delegationClaimsDerived(
   claims: Record<string, unknown>,
   subject: Record<string, unknown> | null,
   actor: Record<string, unknown> | null,
-): HostFailure | null {
-  const refuse = (name: string, why: string): HostFailure => ({
-    error: 'server_error',
-    description: `The token procedure set ${name} ${why}; only what the presented tokens carry may be issued`,
-  });
+): Result<void> {
+  const refuse = (name: string, why: string): Result<never> =>
+    fail(oauthError('server_error', `The token procedure set ${name} ${why}; only what the presented tokens carry may be issued`));
   if (claims.act !== undefined) {
     const subjectAct = subject?.act;
     const kept = subjectAct !== undefined && sameValue(claims.act, subjectAct);
@@ -58,5 +56,5 @@ export function underivedDelegationClaim(
       return refuse(name, 'to a value the subject token does not carry');
     }
   }
-  return null;
+  return ok(undefined);
 }

@@ -16,7 +16,6 @@
  * - in the response (`idJagResponseProblem`): the token answered is the ID-JAG; never a refresh token.
  */
 import type { ClientRecord } from '../store/types.ts';
-import type { HostFailure } from '../../sandbox/types.ts';
 import type { TokenSigner } from '../tokens/keys.ts';
 import { newTokenId } from '../tokens/token-ids.ts';
 import { LINEAGE_CLAIM } from '../tokens/lineage.ts';
@@ -99,32 +98,32 @@ export function defaultIdJagData(target: IdJagTarget, scopes: readonly string[],
   return data;
 }
 
-const failure = (error: HostFailure['error'], description: string): HostFailure => ({ error, description });
-
-function scopeProblem(value: unknown, allowed: readonly string[]): { scope: string | null } | HostFailure {
-  if (value === undefined || value === null) return { scope: null };
+/** The ID-JAG's `scope`: within the context's scopes; null when it names none. */
+function idJagScope(value: unknown, allowed: readonly string[]): Result<string | null> {
+  if (value === undefined || value === null) return ok(null);
   const list = typeof value === 'string' ? value.split(' ').filter((s) => s !== '') : Array.isArray(value) ? value : null;
-  if (list === null) return failure('server_error', 'ID-JAG scope must be a space-separated string');
+  if (list === null) return fail(oauthError('server_error', 'ID-JAG scope must be a space-separated string'));
   const scopes: string[] = [];
   for (const scope of list) {
-    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return failure('server_error', 'ID-JAG scope is malformed');
-    if (!allowed.includes(scope)) return failure('invalid_scope', `Scope ${scope} was not granted for this ID-JAG`);
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return fail(oauthError('server_error', 'ID-JAG scope is malformed'));
+    if (!allowed.includes(scope)) return fail(oauthError('invalid_scope', `Scope ${scope} was not granted for this ID-JAG`));
     if (!scopes.includes(scope)) scopes.push(scope);
   }
-  return { scope: scopes.length > 0 ? scopes.join(' ') : null };
+  return ok(scopes.length > 0 ? scopes.join(' ') : null);
 }
 
-function resourceProblem(value: unknown, allowed: readonly string[]): { resource: string | string[] | null } | HostFailure {
-  if (value === undefined || value === null) return { resource: null };
+/** The ID-JAG's `resource`: only the requested values; null when it names none. */
+function idJagResource(value: unknown, allowed: readonly string[]): Result<string | string[] | null> {
+  if (value === undefined || value === null) return ok(null);
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : null;
-  if (list === null) return failure('server_error', 'ID-JAG resource must be a string or an array of strings');
+  if (list === null) return fail(oauthError('server_error', 'ID-JAG resource must be a string or an array of strings'));
   const resources: string[] = [];
   for (const resource of list) {
-    if (typeof resource !== 'string' || !allowed.includes(resource)) return failure('invalid_target', 'An ID-JAG may name only the requested resource values');
+    if (typeof resource !== 'string' || !allowed.includes(resource)) return fail(oauthError('invalid_target', 'An ID-JAG may name only the requested resource values'));
     if (!resources.includes(resource)) resources.push(resource);
   }
-  if (resources.length === 0) return { resource: null };
-  return { resource: resources.length === 1 ? (resources[0] as string) : resources };
+  if (resources.length === 0) return ok(null);
+  return ok(resources.length === 1 ? (resources[0] as string) : resources);
 }
 
 export interface IssuedIdJag {
@@ -143,20 +142,20 @@ export function issueIdJag(
   scopes: readonly string[],
   data: Record<string, unknown>,
   nowSeconds: number,
-): IssuedIdJag | HostFailure {
+): Result<IssuedIdJag> {
   const claims: Record<string, unknown> = { ...data };
   for (const name of HOST_CLAIMS) delete claims[name];
   const { sub, scope: requestedScope, resource: requestedResource, ...rest } = claims;
-  if (typeof sub !== 'string' || sub === '') return failure('server_error', 'ID-JAG data has no sub');
-  const scope = scopeProblem(requestedScope, scopes);
-  if ('error' in scope) return scope;
-  const resource = resourceProblem(requestedResource, target.resources);
-  if ('error' in resource) return resource;
+  if (typeof sub !== 'string' || sub === '') return fail(oauthError('server_error', 'ID-JAG data has no sub'));
+  const scope = idJagScope(requestedScope, scopes);
+  if (!scope.ok) return scope;
+  const resource = idJagResource(requestedResource, target.resources);
+  if (!resource.ok) return resource;
 
   const cap = nowSeconds + ID_JAG_MAX_LIFETIME_SECONDS;
   const askedExp = data.exp;
   const exp = typeof askedExp === 'number' && Number.isFinite(askedExp) ? Math.min(cap, Math.floor(askedExp)) : cap;
-  if (exp <= nowSeconds) return failure('invalid_request', 'The ID-JAG would already be expired');
+  if (exp <= nowSeconds) return fail(oauthError('invalid_request', 'The ID-JAG would already be expired'));
 
   const ordered: Record<string, unknown> = {
     iss: signer.issuer,
@@ -168,12 +167,12 @@ export function issueIdJag(
     exp,
     ...rest,
   };
-  if (scope.scope !== null) ordered.scope = scope.scope;
-  if (resource.resource !== null) ordered.resource = resource.resource;
+  if (scope.value !== null) ordered.scope = scope.value;
+  if (resource.value !== null) ordered.resource = resource.value;
   const serialized = JSON.stringify(ordered);
-  if (serialized === undefined || Buffer.byteLength(serialized) > MAX_TOKEN_BYTES) return failure('server_error', 'Issued token data is too large');
+  if (serialized === undefined || Buffer.byteLength(serialized) > MAX_TOKEN_BYTES) return fail(oauthError('server_error', 'Issued token data is too large'));
   const signed = signer.sign({ typ: ID_JAG_TYP }, serialized);
-  return { token: signed.token, header: signed.header, claims: ordered };
+  return ok({ token: signed.token, header: signed.header, claims: ordered });
 }
 
 /**

@@ -8,7 +8,6 @@ import crypto from 'node:crypto';
 import type { ClientRecord, OpaqueTokenRecord, RefreshTokenRecord } from '../store/types.ts';
 import type {
   DelegationView,
-  HostFailure,
   InitializedContextData,
   InitializeRequest,
   IssueRequest,
@@ -20,7 +19,8 @@ import { newTokenId } from '../tokens/token-ids.ts';
 import { LINEAGE_CLAIM, REQUESTER_CLAIM } from '../tokens/lineage.ts';
 import type { TxnIssuance } from './txn-token.ts';
 import { TXN_TOKEN_TYP } from './txn-token.ts';
-import { underivedDelegationClaim } from './delegation-claims.ts';
+import { delegationClaimsDerived } from './delegation-claims.ts';
+import { fail, ok, oauthError, type Result } from './errors.ts';
 import { MAX_TOKEN_BYTES, OPAQUE_TOKEN_BYTES } from '../defaults.ts';
 import { defaultIdJagData, issueIdJag, type IdJagTarget } from './id-jag.ts';
 
@@ -49,18 +49,18 @@ export interface RefreshTokenData {
   lineage: string[];
 }
 
-/** Whether this request may issue a refresh token, and into which family. */
-export type RefreshPermission =
-  | {
-      allowed: true;
-      familyId: string;
-      /** The family's end (epoch seconds): no refresh token of it lives longer. */
-      expiresAt: number;
-      lineage: readonly string[];
-      /** The refresh grant keeps the family's scope whatever the new access token's (RFC 6749 §6). */
-      scope?: string;
-    }
-  | { allowed: false; refusal: HostFailure };
+/** What a request that may issue a refresh token issues it into. */
+export interface RefreshAllowance {
+  familyId: string;
+  /** The family's end (epoch seconds): no refresh token of it lives longer. */
+  expiresAt: number;
+  lineage: readonly string[];
+  /** The refresh grant keeps the family's scope whatever the new access token's (RFC 6749 §6). */
+  scope?: string;
+}
+
+/** Whether this request may issue a refresh token, and into which family; the refusal otherwise. */
+export type RefreshPermission = Result<RefreshAllowance>;
 
 /** The lifecycle side of one request's issuance: lineage and refresh tokens. */
 export interface IssuanceLifecycle {
@@ -71,7 +71,7 @@ export interface IssuanceLifecycle {
 
 const NO_LIFECYCLE: IssuanceLifecycle = {
   lineage: [],
-  refresh: { allowed: false, refusal: { error: 'unauthorized_client', description: 'Refresh tokens are not issued here' } },
+  refresh: fail(oauthError('unauthorized_client', 'Refresh tokens are not issued here')),
 };
 
 /** A new opaque token value (256 random bits) and the hash it is stored under. */
@@ -113,21 +113,19 @@ export function defaultAudiences(client: ClientRecord): string[] {
   return client.audiences.length > 0 ? [...client.audiences] : [client.client_id];
 }
 
-const failure = (error: HostFailure['error'], description: string): HostFailure => ({ error, description });
-
 /**
  * The one scope rule: every scope well-formed (RFC 6749 §3.3) and within the client's registered
  * scope. Answers the scopes without repeats, in the order asked.
  */
-export function allowedScopes(client: ClientRecord, requested: readonly unknown[]): { ok: true; scopes: string[] } | { ok: false; failure: HostFailure } {
+export function allowedScopes(client: ClientRecord, requested: readonly unknown[]): Result<string[]> {
   const registered = scopeSet(client.scope);
   const scopes: string[] = [];
   for (const scope of requested) {
-    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return { ok: false, failure: failure('invalid_scope', 'A requested scope is malformed') };
-    if (!registered.has(scope)) return { ok: false, failure: failure('invalid_scope', `Scope ${scope} is not allowed for this client`) };
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return fail(oauthError('invalid_scope', 'A requested scope is malformed'));
+    if (!registered.has(scope)) return fail(oauthError('invalid_scope', `Scope ${scope} is not allowed for this client`));
     if (!scopes.includes(scope)) scopes.push(scope);
   }
-  return { ok: true, scopes };
+  return ok(scopes);
 }
 
 interface ValidatedContext {
@@ -158,22 +156,22 @@ export class IssuanceHost implements ProcedureHost {
     this.lifecycle = lifecycle;
   }
 
-  initialize(request: InitializeRequest): InitializedContextData | HostFailure {
+  initialize(request: InitializeRequest): Result<InitializedContextData> {
     const allowed = allowedScopes(this.client, request.scopes);
-    if (!allowed.ok) return allowed.failure;
-    const scopes = allowed.scopes;
+    if (!allowed.ok) return allowed;
+    const scopes = allowed.value;
     const audiences: string[] = [];
     if (this.txn !== null) {
       // A Txn-Token's audience is the trust domain, its scope within the subject's too.
       const fixed = this.txn.audiences(request.audiences);
-      if (!Array.isArray(fixed)) return fixed;
-      const scopeProblem = this.txn.checkScopes(scopes);
-      if (scopeProblem) return scopeProblem;
-      audiences.push(...fixed);
+      if (!fixed.ok) return fixed;
+      const scopesChecked = this.txn.checkScopes(scopes);
+      if (!scopesChecked.ok) return scopesChecked;
+      audiences.push(...fixed.value);
     }
     for (const audience of this.txn !== null ? [] : request.audiences) {
-      if (typeof audience !== 'string' || audience === '') return failure('invalid_target', 'An audience is malformed');
-      if (!audienceAllowed(this.client, audience)) return failure('invalid_target', `Audience ${audience} is not allowed for this client`);
+      if (typeof audience !== 'string' || audience === '') return fail(oauthError('invalid_target', 'An audience is malformed'));
+      if (!audienceAllowed(this.client, audience)) return fail(oauthError('invalid_target', `Audience ${audience} is not allowed for this client`));
       if (!audiences.includes(audience)) audiences.push(audience);
     }
     if (audiences.length === 0) audiences.push(...defaultAudiences(this.client));
@@ -197,9 +195,9 @@ export class IssuanceHost implements ProcedureHost {
     };
     const refresh = this.lifecycle.refresh;
     let defaultRefreshTokenData: Record<string, unknown> | null = null;
-    if (refresh.allowed) {
-      defaultRefreshTokenData = { ...defaultAccessTokenData, exp: refresh.expiresAt };
-      const refreshScope = refresh.scope ?? defaultAccessTokenData.scope;
+    if (refresh.ok) {
+      defaultRefreshTokenData = { ...defaultAccessTokenData, exp: refresh.value.expiresAt };
+      const refreshScope = refresh.value.scope ?? defaultAccessTokenData.scope;
       if (typeof refreshScope === 'string' && refreshScope !== '') defaultRefreshTokenData.scope = refreshScope;
     }
     // As in Curity: ID token data only when `openid` was granted.
@@ -207,7 +205,7 @@ export class IssuanceHost implements ProcedureHost {
       ? { sub: defaultAccessTokenData.sub, aud: this.client.client_id, azp: this.client.client_id, iat: now, exp: defaultAccessTokenData.exp }
       : null;
     const defaultIdJag = this.idJag ? defaultIdJagData(this.idJag, scopes, now) : null;
-    return { contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData, defaultRefreshTokenData, defaultIdTokenData, defaultIdJagData: defaultIdJag, defaultTransactionTokenData: this.txn ? this.txn.defaultData(scopes, now) : null };
+    return ok({ contextId, audiences, scopes, defaultAccessTokenData, defaultDelegationData, defaultRefreshTokenData, defaultIdTokenData, defaultIdJagData: defaultIdJag, defaultTransactionTokenData: this.txn ? this.txn.defaultData(scopes, now) : null });
   }
 
   /**
@@ -218,32 +216,32 @@ export class IssuanceHost implements ProcedureHost {
     this.issued.length = 0;
   }
 
-  issue(request: IssueRequest): { token: string } | HostFailure {
+  issue(request: IssueRequest): Result<{ token: string }> {
     const context = this.contexts.get(request.contextId);
-    if (!context) return failure('server_error', 'The token issuer was used without an initialized context');
-    if (this.issued.length >= this.policy.maxIssuedTokens) return failure('server_error', 'Too many tokens issued in one request');
+    if (!context) return fail(oauthError('server_error', 'The token issuer was used without an initialized context'));
+    if (this.issued.length >= this.policy.maxIssuedTokens) return fail(oauthError('server_error', 'Too many tokens issued in one request'));
     if (request.data === null || typeof request.data !== 'object' || Array.isArray(request.data)) {
-      return failure('server_error', 'issue() needs token data');
+      return fail(oauthError('server_error', 'issue() needs token data'));
     }
     if (request.kind === 'refresh_token') return this.issueRefreshToken(request, context);
     if (request.kind === 'id_jag') {
-      if (this.idJag === null) return failure('invalid_request', 'An ID-JAG is issued only when requested_token_type is urn:ietf:params:oauth:token-type:id-jag');
+      if (this.idJag === null) return fail(oauthError('invalid_request', 'An ID-JAG is issued only when requested_token_type is urn:ietf:params:oauth:token-type:id-jag'));
       const jag = issueIdJag(this.policy.signer, this.idJag, context.scopes, request.data, this.nowSeconds());
-      if ('error' in jag) return jag;
-      this.issued.push({ kind: 'id_jag', format: 'jwt', token: jag.token, header: jag.header, claims: jag.claims });
-      return { token: jag.token };
+      if (!jag.ok) return jag;
+      this.issued.push({ kind: 'id_jag', format: 'jwt', token: jag.value.token, header: jag.value.header, claims: jag.value.claims });
+      return ok({ token: jag.value.token });
     }
-    const underived = underivedDelegationClaim(request.data, this.subjectClaims, this.actorClaims);
-    if (underived) return underived;
+    const derived = delegationClaimsDerived(request.data, this.subjectClaims, this.actorClaims);
+    if (!derived.ok) return derived;
     if (request.kind === 'txn_token') return this.issueTransactionToken(request, context);
     const now = this.nowSeconds();
     const claims: Record<string, unknown> = { ...request.data };
     for (const name of SERVER_CLAIMS) delete claims[name];
-    if (typeof claims.sub !== 'string' || claims.sub === '') return failure('server_error', 'Issued token data has no sub');
+    if (typeof claims.sub !== 'string' || claims.sub === '') return fail(oauthError('server_error', 'Issued token data has no sub'));
     if (request.kind === 'access_token' && typeof claims.client_id !== 'string') claims.client_id = this.client.client_id;
 
     claims.exp = this.lifetimeEnd(request.data.exp, now);
-    if ((claims.exp as number) <= now) return failure('invalid_request', 'The token would already be expired');
+    if ((claims.exp as number) <= now) return fail(oauthError('invalid_request', 'The token would already be expired'));
 
     const ordered: Record<string, unknown> = {
       iss: this.policy.signer.issuer,
@@ -260,7 +258,7 @@ export class IssuanceHost implements ProcedureHost {
     ordered[REQUESTER_CLAIM] = this.client.client_id;
     const serialized = JSON.stringify(ordered);
     if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) {
-      return failure('server_error', 'Issued token data is too large');
+      return fail(oauthError('server_error', 'Issued token data is too large'));
     }
     // `ordered` is already a fresh object built from JSON data (the procedure's parsed payload), so it
     // serves as the issued claims without another parse.
@@ -269,13 +267,13 @@ export class IssuanceHost implements ProcedureHost {
       const reference = newReferenceToken();
       const record: OpaqueTokenRecord = { token_hash: reference.hash, client_id: this.client.client_id, claims: ordered, expires_at: claims.exp as number };
       this.issued.push({ kind: request.kind, format: 'opaque', token: reference.value, header: {}, claims: ordered, record: { opaque: record } });
-      return { token: reference.value };
+      return ok({ token: reference.value });
     }
     const typ = request.kind === 'access_token' ? 'at+jwt' : 'JWT';
     // Signed from the text already checked for size: the claims are serialised once.
     const signed = this.policy.signer.sign({ typ }, serialized);
     this.issued.push({ kind: request.kind, format: 'jwt', token: signed.token, header: signed.header, claims: ordered });
-    return { token: signed.token };
+    return ok({ token: signed.token });
   }
 
   /**
@@ -284,16 +282,16 @@ export class IssuanceHost implements ProcedureHost {
    * client is always the caller, its life ends with its family, and its scope is the context's (the
    * family's, in the refresh grant).
    */
-  private issueRefreshToken(request: IssueRequest, context: ValidatedContext): { token: string } | HostFailure {
-    const permission = this.lifecycle.refresh;
-    if (!permission.allowed) return permission.refusal;
+  private issueRefreshToken(request: IssueRequest, context: ValidatedContext): Result<{ token: string }> {
+    if (!this.lifecycle.refresh.ok) return this.lifecycle.refresh;
+    const permission = this.lifecycle.refresh.value;
     const now = this.nowSeconds();
     const claims: Record<string, unknown> = { ...request.data };
     for (const name of SERVER_CLAIMS) delete claims[name];
-    if (typeof claims.sub !== 'string' || claims.sub === '') return failure('server_error', 'Issued token data has no sub');
+    if (typeof claims.sub !== 'string' || claims.sub === '') return fail(oauthError('server_error', 'Issued token data has no sub'));
     const requestedExp = request.data.exp;
     const exp = typeof requestedExp === 'number' && Number.isFinite(requestedExp) ? Math.min(Math.floor(requestedExp), permission.expiresAt) : permission.expiresAt;
-    if (exp <= now) return failure('invalid_request', 'The refresh token would already be expired');
+    if (exp <= now) return fail(oauthError('invalid_request', 'The refresh token would already be expired'));
     const scope = permission.scope ?? context.scopes.join(' ');
     const ordered: Record<string, unknown> = {
       iss: this.policy.signer.issuer,
@@ -308,7 +306,7 @@ export class IssuanceHost implements ProcedureHost {
     if (scope !== '') ordered.scope = scope;
     ordered[REQUESTER_CLAIM] = this.client.client_id;
     const serialized = JSON.stringify(ordered);
-    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return failure('server_error', 'Issued token data is too large');
+    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return fail(oauthError('server_error', 'Issued token data is too large'));
     const delegationId = typeof request.delegation?.id === 'string' && request.delegation.id !== '' ? request.delegation.id : permission.familyId;
     const data: RefreshTokenData = {
       claims: ordered,
@@ -326,28 +324,28 @@ export class IssuanceHost implements ProcedureHost {
       used_at: null,
     };
     this.issued.push({ kind: 'refresh_token', format: 'opaque', token: reference.value, header: {}, claims: ordered, record: { refresh: record } });
-    return { token: reference.value };
+    return ok({ token: reference.value });
   }
 
   /**
    * A Txn-Token (server/oauth/txn-token.ts): only in a request that asked for one; its claims are
    * the TxnIssuance's, with iss, iat, jti, the lineage and the requesting client set here.
    */
-  private issueTransactionToken(request: IssueRequest, context: ValidatedContext): { token: string } | HostFailure {
-    if (this.txn === null) return failure('invalid_request', 'A Txn-Token is issued only when requested_token_type is urn:ietf:params:oauth:token-type:txn_token');
+  private issueTransactionToken(request: IssueRequest, context: ValidatedContext): Result<{ token: string }> {
+    if (this.txn === null) return fail(oauthError('invalid_request', 'A Txn-Token is issued only when requested_token_type is urn:ietf:params:oauth:token-type:txn_token'));
     const now = this.nowSeconds();
     const data: Record<string, unknown> = { ...request.data };
     for (const name of SERVER_CLAIMS) delete data[name];
     const built = this.txn.claims(data, context.scopes, this.client.client_id, now, this.policy.maxLifetimeSeconds);
-    if (!built.ok) return built.failure;
-    const ordered: Record<string, unknown> = { iss: this.policy.signer.issuer, iat: now, ...built.claims, jti: newTokenId() };
+    if (!built.ok) return built;
+    const ordered: Record<string, unknown> = { iss: this.policy.signer.issuer, iat: now, ...built.value, jti: newTokenId() };
     if (this.lifecycle.lineage.length > 0) ordered[LINEAGE_CLAIM] = [...this.lifecycle.lineage];
     ordered[REQUESTER_CLAIM] = this.client.client_id;
     const serialized = JSON.stringify(ordered);
-    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return failure('server_error', 'Issued token data is too large');
+    if (serialized === undefined || Buffer.byteLength(serialized) > MAX_CLAIMS_BYTES) return fail(oauthError('server_error', 'Issued token data is too large'));
     const signed = this.policy.signer.sign({ typ: TXN_TOKEN_TYP }, serialized);
     this.issued.push({ kind: 'txn_token', format: 'jwt', token: signed.token, header: signed.header, claims: ordered });
-    return { token: signed.token };
+    return ok({ token: signed.token });
   }
 
   /**

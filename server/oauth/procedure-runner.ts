@@ -5,7 +5,7 @@
  */
 import type { ClientRecord, FlowId } from '../store/types.ts';
 import type { ProcedureEngine, ProcedureHost, ProcedureInput, ProcedureOutcome, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
-import { fail, ok, oauthError, type OAuthError, type Result } from './errors.ts';
+import { fail, ok, oauthError, type Result } from './errors.ts';
 import type { IssuedToken, IssuanceHost } from './issuance.ts';
 import { finalizeTokenResponse } from './token-response.ts';
 import type { Logger } from '../logging.ts';
@@ -107,7 +107,7 @@ export class ProcedureRunner {
     this.metrics?.procedureRuns.inc({ flow: input.flow, outcome: outcome.kind === 'response' ? 'ok' : outcome.kind === 'oauth_error' ? outcome.error : outcome.reason });
 
     if (outcome.kind === 'oauth_error') {
-      const error: OAuthError = oauthError(outcome.error, outcome.description, { status: outcome.status });
+      const { kind: _kind, ...error } = outcome;
       return { response: fail(error), issued: issuance.issued, diagnostic: null };
     }
     if (outcome.kind === 'failure') {

@@ -68,13 +68,13 @@ export class TokenLifecycle implements OwnTokenLifecycle {
    */
   newFamilyPermission(client: ClientRecord, actorPresent: boolean, lineage: readonly string[]): RefreshPermission {
     if (!client.grant_types.includes(GRANT_REFRESH_TOKEN)) {
-      return { allowed: false, refusal: { error: 'unauthorized_client', description: 'The client is not allowed the refresh_token grant' } };
+      return fail(oauthError('unauthorized_client', 'The client is not allowed the refresh_token grant'));
     }
     if (actorPresent) {
-      return { allowed: false, refusal: { error: 'invalid_request', description: 'No refresh token is issued for a delegated token (an actor is present)' } };
+      return fail(oauthError('invalid_request', 'No refresh token is issued for a delegated token (an actor is present)'));
     }
     const ttl = Math.min(client.refresh_token_ttl ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS, this.maxLifetimeSeconds);
-    return { allowed: true, familyId: `rf.${newTokenId()}`, expiresAt: this.nowSeconds() + ttl, lineage: [...lineage] };
+    return ok({ familyId: `rf.${newTokenId()}`, expiresAt: this.nowSeconds() + ttl, lineage: [...lineage] });
   }
 
   /** Stores the refresh and opaque tokens a response carries, in one transaction (nothing when it carries none). */

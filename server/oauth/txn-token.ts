@@ -30,7 +30,6 @@
 import crypto from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientRecord } from '../store/types.ts';
-import type { HostFailure } from '../../sandbox/types.ts';
 import { fail, ok, oauthError, type Result } from './errors.ts';
 import { firstValue, type FormParams } from '../http/form.ts';
 import { parseStrictJson } from '../tokens/strict-json.ts';
@@ -203,20 +202,20 @@ export class TxnIssuance {
   }
 
   /** The context's audiences: the trust domain only. */
-  audiences(requested: readonly string[]): string[] | HostFailure {
+  audiences(requested: readonly string[]): Result<string[]> {
     for (const audience of requested) {
-      if (audience !== this.trustDomain) return { error: 'invalid_target', description: 'The audience of a Txn-Token must be the trust domain' };
+      if (audience !== this.trustDomain) return fail(oauthError('invalid_target', 'The audience of a Txn-Token must be the trust domain'));
     }
-    return [this.trustDomain];
+    return ok([this.trustDomain]);
   }
 
   /** The context's scopes (already within the client's): within the subject's, and not empty. */
-  checkScopes(scopes: readonly string[]): HostFailure | null {
-    if (scopes.length === 0) return { error: 'invalid_scope', description: 'A Txn-Token needs a scope' };
+  checkScopes(scopes: readonly string[]): Result<void> {
+    if (scopes.length === 0) return fail(oauthError('invalid_scope', 'A Txn-Token needs a scope'));
     for (const scope of scopes) {
-      if (!this.input.subjectScopes.includes(scope)) return { error: 'invalid_scope', description: `Scope ${scope} is wider than the subject token's` };
+      if (!this.input.subjectScopes.includes(scope)) return fail(oauthError('invalid_scope', `Scope ${scope} is wider than the subject token's`));
     }
-    return null;
+    return ok(undefined);
   }
 
   /** `getDefaultTransactionTokenData()`: sub, scope, exp, tctx and rctx as the built-in default sets them. */
@@ -242,10 +241,10 @@ export class TxnIssuance {
     clientId: string,
     nowSeconds: number,
     maxLifetimeSeconds: number,
-  ): { ok: true; claims: Record<string, unknown> } | { ok: false; failure: HostFailure } {
-    const refuse = (description: string) => ({ ok: false as const, failure: { error: 'server_error' as const, description } });
-    const scopeProblem = this.checkScopes(scopes);
-    if (scopeProblem) return { ok: false, failure: scopeProblem };
+  ): Result<Record<string, unknown>> {
+    const refuse = (description: string): Result<never> => fail(oauthError('server_error', description));
+    const scopesChecked = this.checkScopes(scopes);
+    if (!scopesChecked.ok) return scopesChecked;
     const claims: Record<string, unknown> = { ...data };
     for (const name of TXN_HOST_CLAIMS) delete claims[name];
 
@@ -269,7 +268,7 @@ export class TxnIssuance {
       typeof requested === 'number' && Number.isFinite(requested)
         ? Math.min(Math.floor(requested), cap)
         : Math.min(nowSeconds + DEFAULT_TXN_TOKEN_TTL_SECONDS, cap);
-    if (exp <= nowSeconds) return { ok: false, failure: { error: 'invalid_request', description: 'The Txn-Token would already be expired' } };
+    if (exp <= nowSeconds) return fail(oauthError('invalid_request', 'The Txn-Token would already be expired'));
 
     const { sub: _s, exp: _e, tctx, rctx, ...rest } = claims;
     const out: Record<string, unknown> = {
@@ -285,7 +284,7 @@ export class TxnIssuance {
     };
     // draft §Access Tokens: the presented token never travels inside the Txn-Token.
     if (JSON.stringify(out).includes(this.input.subjectTokenValue)) return refuse('A Txn-Token must not contain the subject token');
-    return { ok: true, claims: out };
+    return ok(out);
   }
 }
 
@@ -293,10 +292,7 @@ export class TxnIssuance {
 export const TXN_SUBJECT_TYPES: ReadonlySet<string> = new Set([TOKEN_TYPE_SELF_SIGNED, TOKEN_TYPE_TXN_TOKEN, TOKEN_TYPE_UNSIGNED_JSON]);
 
 /** Refresh permission of a Txn-Token request: none (draft §Txn-Token Response). */
-export const NO_REFRESH_WITH_TXN_TOKEN = {
-  allowed: false,
-  refusal: { error: 'invalid_request', description: 'No refresh token is issued with a Txn-Token' },
-} as const;
+export const NO_REFRESH_WITH_TXN_TOKEN: Result<never> = fail(oauthError('invalid_request', 'No refresh token is issued with a Txn-Token'));
 
 export interface TxnSubject {
   claims: Record<string, unknown> | null;

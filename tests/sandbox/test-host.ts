@@ -9,7 +9,6 @@ import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type {
-  HostFailure,
   InitializeRequest,
   InitializedContextData,
   IssueRequest,
@@ -23,6 +22,7 @@ import type {
 } from '../../sandbox/types.ts';
 import type { SandboxEventLogger } from '../../sandbox/event-logger.ts';
 import { createProcedureEngine } from '../../sandbox/engine.ts';
+import { fail, ok, oauthError, type OAuthError, type Result } from '../../sandbox/protocol.ts';
 
 export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
@@ -127,18 +127,18 @@ export class TestHost {
     this.client = client;
   }
 
-  initialize(request: InitializeRequest): InitializedContextData | HostFailure {
+  initialize(request: InitializeRequest): Result<InitializedContextData, OAuthError> {
     this.initializeCalls.push(request);
     this.#maybeThrow();
     const clientScopes = this.client.scope.split(' ').filter(Boolean);
     const badScope = request.scopes.find((scope) => !clientScopes.includes(scope));
-    if (badScope !== undefined) return { error: 'invalid_scope', description: `scope ${badScope} is not allowed for the client` };
+    if (badScope !== undefined) return fail(oauthError('invalid_scope', `scope ${badScope} is not allowed for the client`));
     const badAudience = request.audiences.find((audience) => !this.client.audiences.includes(audience));
     if (this.client.audiences.length > 0 && badAudience !== undefined) {
-      return { error: 'invalid_target', description: `audience ${badAudience} is not allowed for the client` };
+      return fail(oauthError('invalid_target', `audience ${badAudience} is not allowed for the client`));
     }
     const subject = request.subjectAttributes['subject'];
-    return this.context(request.audiences, request.scopes, typeof subject === 'string' ? subject : this.client.id);
+    return ok(this.context(request.audiences, request.scopes, typeof subject === 'string' ? subject : this.client.id));
   }
 
   /** An initialized context as the server prepares it (client_credentials, or after initialize). */
@@ -163,11 +163,11 @@ export class TestHost {
     };
   }
 
-  issue(request: IssueRequest): { token: string } | HostFailure {
+  issue(request: IssueRequest): Result<{ token: string }, OAuthError> {
     this.issueCalls.push(request);
     this.#maybeThrow();
     const context = this.#contexts.get(request.contextId);
-    if (context === undefined) return { error: 'server_error', description: 'unknown context' };
+    if (context === undefined) return fail(oauthError('server_error', 'unknown context'));
     const iat = nowSeconds();
     const maxExp = iat + this.client.accessTokenTtl;
     const requestedExp = request.data['exp'];
@@ -183,7 +183,7 @@ export class TestHost {
     const token = signJwt(this.key, claims, TYP_BY_KIND[request.kind]);
     const decoded = decodeJwt(token, this.key);
     this.issued.push({ kind: request.kind, token, header: decoded.header, claims: decoded.claims });
-    return { token };
+    return ok({ token });
   }
 
   /** How often the engine asked to forget an attempt's tokens (a call re-run after the synchronous limit). */

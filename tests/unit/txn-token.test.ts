@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, trustDomainFrom } from '../../server/config.ts';
 import { checkTxnRequestShape, subjectScopeOf, TOKEN_TYPE_SELF_SIGNED, TOKEN_TYPE_TXN_TOKEN, txnRequestObjects, TxnIssuance } from '../../server/oauth/txn-token.ts';
-import { underivedDelegationClaim } from '../../server/oauth/delegation-claims.ts';
+import { delegationClaimsDerived } from '../../server/oauth/delegation-claims.ts';
 import { createLocalRunner, type LocalRunner } from '../../server/runtime/local-runner.ts';
 import type { ClientRecord } from '../../server/store/types.ts';
 
@@ -34,20 +34,20 @@ function issuance(subject: Record<string, unknown>, type = AT_TYPE, extra: Parti
 describe('TxnIssuance', () => {
   it('sets aud, txn, req_wl and the scope itself, and caps exp at 300 s', () => {
     const built = issuance({ sub: 'alice' }).claims({ sub: 'alice', aud: 'x', txn: 't', req_wl: 'w', exp: NOW + 9999, extra: 1 }, ['a'], 'gw', NOW, 86400);
-    if (!built.ok) throw new Error(built.failure.description);
-    expect(built.claims).toMatchObject({ aud: 'td.example', req_wl: 'gw', scope: 'a', exp: NOW + 300, extra: 1 });
-    expect(built.claims.txn).not.toBe('t');
+    if (!built.ok) throw new Error(built.error.description);
+    expect(built.value).toMatchObject({ aud: 'td.example', req_wl: 'gw', scope: 'a', exp: NOW + 300, extra: 1 });
+    expect(built.value.txn).not.toBe('t');
   });
 
   it('refuses an empty scope or one wider than the subject\'s', () => {
-    expect(issuance({ sub: 'alice' }).claims({ sub: 'alice' }, [], 'gw', NOW, 86400)).toMatchObject({ ok: false, failure: { error: 'invalid_scope' } });
-    expect(issuance({ sub: 'alice' }).claims({ sub: 'alice' }, ['c'], 'gw', NOW, 86400)).toMatchObject({ ok: false, failure: { error: 'invalid_scope' } });
+    expect(issuance({ sub: 'alice' }).claims({ sub: 'alice' }, [], 'gw', NOW, 86400)).toMatchObject({ ok: false, error: { error: 'invalid_scope' } });
+    expect(issuance({ sub: 'alice' }).claims({ sub: 'alice' }, ['c'], 'gw', NOW, 86400)).toMatchObject({ ok: false, error: { error: 'invalid_scope' } });
   });
 
   it('a replacement keeps txn, sub and tctx; another sub or tctx is refused', () => {
     const replaced = issuance({ sub: 'alice', txn: 'txn-1', tctx: { order: 1 }, rctx: { req_ip: '1.2.3.4' } }, TOKEN_TYPE_TXN_TOKEN);
     const kept = replaced.claims({}, ['a'], 'payments', NOW, 86400);
-    expect(kept).toMatchObject({ ok: true, claims: { txn: 'txn-1', sub: 'alice', tctx: { order: 1 }, req_wl: 'payments' } });
+    expect(kept).toMatchObject({ ok: true, value: { txn: 'txn-1', sub: 'alice', tctx: { order: 1 }, req_wl: 'payments' } });
     expect(replaced.claims({ sub: 'bob' }, ['a'], 'p', NOW, 86400)).toMatchObject({ ok: false });
     expect(replaced.claims({ tctx: { order: 2 } }, ['a'], 'p', NOW, 86400)).toMatchObject({ ok: false });
     expect(replaced.defaultData(['a'], NOW)).toMatchObject({ sub: 'alice', tctx: { order: 1 }, rctx: { req_ip: '1.2.3.4' } });
@@ -94,16 +94,16 @@ describe('act, may_act and cnf only as the presented tokens carry them', () => {
   const subject = { sub: 'alice', act: { sub: 'gw' }, may_act: { sub: 'svc' }, cnf: { jkt: 'k' } };
   const actor = { sub: 'svc', client_id: 'svc-client', iss: 'https://idp' };
   it('accepts the subject\'s own values and the actor on top of the subject\'s chain', () => {
-    expect(underivedDelegationClaim({ act: { sub: 'gw' }, cnf: { jkt: 'k' }, may_act: { sub: 'svc' } }, subject, null)).toBeNull();
-    expect(underivedDelegationClaim({ act: { sub: 'svc', client_id: 'svc-client', act: { sub: 'gw' } } }, subject, actor)).toBeNull();
+    expect(delegationClaimsDerived({ act: { sub: 'gw' }, cnf: { jkt: 'k' }, may_act: { sub: 'svc' } }, subject, null).ok).toBe(true);
+    expect(delegationClaimsDerived({ act: { sub: 'svc', client_id: 'svc-client', act: { sub: 'gw' } } }, subject, actor).ok).toBe(true);
   });
   it('refuses anything else', () => {
-    expect(underivedDelegationClaim({ act: { sub: 'admin' } }, subject, null)).not.toBeNull();
-    expect(underivedDelegationClaim({ act: { sub: 'svc' } }, subject, actor)).not.toBeNull();
-    expect(underivedDelegationClaim({ act: { sub: 'svc', role: 'x', act: { sub: 'gw' } } }, subject, actor)).not.toBeNull();
-    expect(underivedDelegationClaim({ cnf: { jkt: 'other' } }, subject, null)).not.toBeNull();
-    expect(underivedDelegationClaim({ may_act: { sub: 'x' } }, { sub: 'alice' }, null)).not.toBeNull();
-    expect(underivedDelegationClaim({ act: { sub: 'x' } }, null, null)).not.toBeNull();
+    expect(delegationClaimsDerived({ act: { sub: 'admin' } }, subject, null).ok).toBe(false);
+    expect(delegationClaimsDerived({ act: { sub: 'svc' } }, subject, actor).ok).toBe(false);
+    expect(delegationClaimsDerived({ act: { sub: 'svc', role: 'x', act: { sub: 'gw' } } }, subject, actor).ok).toBe(false);
+    expect(delegationClaimsDerived({ cnf: { jkt: 'other' } }, subject, null).ok).toBe(false);
+    expect(delegationClaimsDerived({ may_act: { sub: 'x' } }, { sub: 'alice' }, null).ok).toBe(false);
+    expect(delegationClaimsDerived({ act: { sub: 'x' } }, null, null).ok).toBe(false);
   });
 });
 

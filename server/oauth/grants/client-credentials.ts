@@ -6,7 +6,7 @@
  */
 import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
 import { GRANT_CLIENT_CREDENTIALS } from '../../store/types.ts';
-import { fail, oauthError } from '../errors.ts';
+import { fail, type OAuthError } from '../errors.ts';
 import { requestedScopes, requestedTargets } from '../targets.ts';
 import { allowedScopes, IssuanceHost, scopeSet } from '../issuance.ts';
 import { ProcedureRunner } from '../procedure-runner.ts';
@@ -26,12 +26,12 @@ export class ClientCredentialsGrant implements GrantHandler {
   }
 
   async handle(request: GrantRequest): Promise<GrantOutcome> {
-    const refused = (error: ReturnType<typeof oauthError>): GrantOutcome => ({ response: fail(error), issued: [], diagnostic: null });
+    const refused = (error: OAuthError): GrantOutcome => ({ response: fail(error), issued: [], diagnostic: null });
     const { client, params } = request;
     const requested = requestedScopes(params);
     const allowed = allowedScopes(client, requested);
-    if (!allowed.ok) return refused(oauthError(allowed.failure.error, allowed.failure.description));
-    const scopes = requested.length > 0 ? allowed.scopes : [...scopeSet(client.scope)];
+    if (!allowed.ok) return refused(allowed.error);
+    const scopes = requested.length > 0 ? allowed.value : [...scopeSet(client.scope)];
     const targets = requestedTargets(params, this.services.config.maxTargets);
     if (!targets.ok) return refused(targets.error);
 
@@ -41,10 +41,10 @@ export class ClientCredentialsGrant implements GrantHandler {
     // A token derives from nothing here, except the refresh family of its request when the client
     // may have refresh tokens (so revoking that refresh token revokes the access token too).
     const refresh = this.services.lifecycle.newFamilyPermission(client, false, []);
-    const lineage = refresh.allowed ? [refresh.familyId] : [];
+    const lineage = refresh.ok ? [refresh.value.familyId] : [];
     const issuance = new IssuanceHost(this.services.issuancePolicy(), client, null, { lineage, refresh });
     const initialized = issuance.initialize({ audiences: targets.value, scopes, subjectAttributes: {}, contextAttributes: {} });
-    if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
+    if (!initialized.ok) return refused(initialized.error);
 
     const result = await this.services.runner.run({
       procedure: procedure.value,
@@ -62,7 +62,7 @@ export class ClientCredentialsGrant implements GrantHandler {
         requestedScopes: requested,
         requestedAudiences: targets.value,
         requestedTokenType: null,
-        initialized,
+        initialized: initialized.value,
       },
     });
     if (result.response.ok) {

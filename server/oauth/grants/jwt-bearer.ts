@@ -155,14 +155,14 @@ export class JwtBearerGrant implements GrantHandler {
   /** The scopes of the access token: requested ∩ assertion's ∩ client's (see the file comment). */
   private scopes(client: ClientRecord, requested: readonly string[], claims: Record<string, unknown>): Result<string[]> {
     const allowed = allowedScopes(client, requested);
-    if (!allowed.ok) return fail(oauthError(allowed.failure.error, allowed.failure.description));
+    if (!allowed.ok) return allowed;
     // An assertion without a scope claim does not narrow (as an ID token subject in the exchange).
     const granted = typeof claims.scope === 'string' ? scopeSet(claims.scope) : null;
     if (requested.length > 0) {
-      for (const scope of allowed.scopes) {
+      for (const scope of allowed.value) {
         if (granted !== null && !granted.has(scope)) return fail(oauthError('invalid_scope', `Scope ${scope} is not within the assertion's scope`));
       }
-      return ok(allowed.scopes);
+      return allowed;
     }
     const clientScopes = [...scopeSet(client.scope)];
     if (granted === null) return ok(clientScopes);
@@ -185,7 +185,7 @@ export class JwtBearerGrant implements GrantHandler {
     // No lineage and no refresh family: the assertion is spent, nothing of it can be revoked here.
     const issuance = new IssuanceHost(this.services.issuancePolicy(), client, assertion.claims);
     const initialized = issuance.initialize({ audiences: targets.value, scopes: scopes.value, subjectAttributes: {}, contextAttributes: {} });
-    if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
+    if (!initialized.ok) return refused(initialized.error);
 
     const result = await this.services.runner.run({
       procedure: procedure.value,
@@ -203,7 +203,7 @@ export class JwtBearerGrant implements GrantHandler {
         requestedScopes: requested,
         requestedAudiences: targets.value,
         requestedTokenType: null,
-        initialized,
+        initialized: initialized.value,
         assertion: { claims: assertion.claims },
       },
     });

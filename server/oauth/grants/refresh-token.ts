@@ -14,7 +14,7 @@
 import type { GrantHandler, GrantOutcome, GrantRequest } from './grant.ts';
 import { GRANT_REFRESH_TOKEN } from '../../store/types.ts';
 import { isStoreUnavailableError } from '../../store/errors.ts';
-import { fail, oauthError, type OAuthError } from '../errors.ts';
+import { fail, ok, oauthError, type OAuthError } from '../errors.ts';
 import { firstValue } from '../../http/form.ts';
 import { requestedScopes } from '../targets.ts';
 import { IssuanceHost, referenceTokenHash, scopeSet } from '../issuance.ts';
@@ -94,15 +94,16 @@ export class RefreshTokenGrant implements GrantHandler {
     const storedLineage = lineage.slice(1);
     const issuance = new IssuanceHost(this.services.issuancePolicy(), client, claims, {
       lineage,
-      refresh: { allowed: true, familyId: record.family_id, expiresAt: record.expires_at, lineage: storedLineage, scope: familyScope },
+      refresh: ok({ familyId: record.family_id, expiresAt: record.expires_at, lineage: storedLineage, scope: familyScope }),
     });
     // Scopes and audiences are checked against the client's registration as it is now.
     const initialized = issuance.initialize({ audiences: audiencesOf(claims.aud), scopes, subjectAttributes: {}, contextAttributes: {} });
-    if ('error' in initialized) return refused(oauthError(initialized.error, initialized.description));
+    if (!initialized.ok) return refused(initialized.error);
+    const context = initialized.value;
     const carried: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(claims)) if (!NOT_CARRIED.has(name)) carried[name] = value;
-    initialized.defaultAccessTokenData = { ...carried, ...initialized.defaultAccessTokenData };
-    if (initialized.defaultRefreshTokenData) initialized.defaultRefreshTokenData = { ...carried, ...initialized.defaultRefreshTokenData };
+    context.defaultAccessTokenData = { ...carried, ...context.defaultAccessTokenData };
+    if (context.defaultRefreshTokenData) context.defaultRefreshTokenData = { ...carried, ...context.defaultRefreshTokenData };
 
     const storedDelegation = record.data['delegation'];
     const delegation: DelegationView = {
@@ -127,7 +128,7 @@ export class RefreshTokenGrant implements GrantHandler {
         requestedScopes: requested,
         requestedAudiences: [],
         requestedTokenType: null,
-        initialized,
+        initialized: context,
         refresh: { data: claims, delegation },
       },
     });

@@ -43,7 +43,7 @@ const PRESENTED_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_
 /** Token types this grant can issue. */
 const ISSUABLE_TYPES = new Set([TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_REFRESH_TOKEN, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_TXN_TOKEN]);
 
-const NO_REFRESH_WITH_ID_JAG = { allowed: false, refusal: { error: 'invalid_request', description: 'No refresh token is issued with an ID-JAG' } } as const;
+const NO_REFRESH_WITH_ID_JAG: Result<never> = fail(oauthError('invalid_request', 'No refresh token is issued with an ID-JAG'));
 
 /** A validated presented token and what it is known by in lineages. */
 interface Presented {
@@ -195,12 +195,12 @@ export class TokenExchangeGrant implements GrantHandler {
     // An ID-JAG is never refreshable (the draft: no refresh token beside it).
     const refresh =
       lineage === null ? null : wantsIdJag ? NO_REFRESH_WITH_ID_JAG : wantsTxn ? NO_REFRESH_WITH_TXN_TOKEN : lifecycle.newFamilyPermission(client, delegated, lineage);
-    const tokenLineage = lineage === null || refresh === null ? null : refresh.allowed ? derivedLineage(parents, [refresh.familyId]) : lineage;
+    const tokenLineage = lineage === null || refresh === null ? null : refresh.ok ? derivedLineage(parents, [refresh.value.familyId]) : lineage;
     if (lineage === null || refresh === null || tokenLineage === null) {
       return refused(invalidRequest(`The subject and actor tokens derive from too many tokens (at most ${MAX_LINEAGE_LENGTH} in a chain); start again from a fresh token`));
     }
-    if (p.requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN && !refresh.allowed) {
-      return refused(oauthError(refresh.refusal.error, `A refresh token cannot be issued: ${refresh.refusal.description}`));
+    if (p.requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN && !refresh.ok) {
+      return refused(oauthError(refresh.error.error, `A refresh token cannot be issued: ${refresh.error.description}`));
     }
 
     const procedure = ProcedureRunner.procedureFor(client, FLOW, this.services.lookupProcedure);
