@@ -68,7 +68,7 @@ describe('tokenproc CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('check: passes the example procedures and warns about the millisecond exp of seed 000', async () => {
+  it("check: passes the example procedures and warns about the millisecond exp of Curity's tutorial procedure", async () => {
     const run = await tokenproc(['check', 'procedures/seeds/curity-downscope.js', 'procedures/seeds/curity-transaction-id.js']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('procedures/seeds/curity-downscope.js: ok\n');

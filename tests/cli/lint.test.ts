@@ -49,7 +49,7 @@ describe('lintProcedure', () => {
     expect(findings).toEqual([expect.objectContaining({ rule: 'result-without-return', severity: 'error', line: 1, column: 10 })]);
   });
 
-  it('warns when exp is set from getTime() without dividing by 1000 (seed 000)', () => {
+  it("warns when exp is set from getTime() without dividing by 1000 (as Curity's tutorial does)", () => {
     const source = `function result(context) {
   var tokenData = context.getPresentedSubjectToken();
   var date = new Date();

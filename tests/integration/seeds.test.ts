@@ -150,7 +150,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('seed 000, procedure 1: downscoping (Curity)', () => {
+describe("Curity's Implementing Token Exchange tutorial, procedure 1: downscoping", () => {
   const userToken = (caller: string) =>
     idp.mint({ sub: 'alice', aud: [caller, INVOICING], client_id: 'web-app', scope: 'invoicing trigger_invoicing other' });
 
@@ -199,7 +199,7 @@ describe('seed 000, procedure 1: downscoping (Curity)', () => {
   });
 });
 
-describe('seed 000, procedure 2: transaction_id (Curity)', () => {
+describe("Curity's Implementing Token Exchange tutorial, procedure 2: transaction_id", () => {
   const userToken = (caller: string, scope = 'invoicing trigger_invoicing other') =>
     idp.mint({ sub: 'alice', aud: [caller, INVOICING], client_id: 'web-app', scope });
 
@@ -248,7 +248,7 @@ describe('seed 000, procedure 2: transaction_id (Curity)', () => {
   });
 });
 
-describe('seed 001: impersonation and delegation (Duende), with the default procedure', () => {
+describe("Duende's impersonation and delegation example, with the default procedure", () => {
   const frontEndToken = () => idp.mint({ sub: '123', aud: 'api1', client_id: 'front_end', scope: 'api2' });
 
   it('impersonation (openid-client): same sub, no act, client_id is the caller', async () => {
@@ -293,7 +293,7 @@ describe('seed 001: impersonation and delegation (Duende), with the default proc
   });
 });
 
-describe('seed 002: an ID token for a resource (Janssen), with the default procedure', () => {
+describe("Janssen's ID token for a resource example, with the default procedure", () => {
   const idToken = () => idp.mint({ sub: 'bdc@example.com', aud: 'rs08', nonce: 'n-0S6_WzA2Mj', auth_time: Math.floor(Date.now() / 1000) - 60 }, { typ: 'JWT' });
 
   it('openid-client: an access token for the resource', async () => {

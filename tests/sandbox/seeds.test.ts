@@ -1,5 +1,5 @@
 /**
- * The two Curity procedures of seed 000, copied verbatim into procedures/seeds/, run unchanged.
+ * The two procedures of Curity's Implementing Token Exchange tutorial, copied verbatim into procedures/seeds/, run unchanged.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { ProcedureOutcome } from '../../sandbox/types.ts';
@@ -46,7 +46,7 @@ function responseBody(outcome: ProcedureOutcome): Record<string, unknown> {
   return outcome.body;
 }
 
-describe('seed 000: downscoping procedure', () => {
+describe("Curity's tutorial: downscoping procedure", () => {
   it('issues a signed token with the requested scope and the subject token audience', async () => {
     const { host, outcome } = await exchange(DOWNSCOPE, { client: client(), form: { scope: ['trigger_invoicing'] } });
     const body = responseBody(outcome);
@@ -86,7 +86,7 @@ describe('seed 000: downscoping procedure', () => {
   });
 });
 
-describe('seed 000: transaction_id procedure', () => {
+describe("Curity's tutorial: transaction_id procedure", () => {
   const customClient = () => client({ properties: { custom_token_exchange: 'true' } });
 
   it('binds the transaction id as a claim for clients with custom_token_exchange', async () => {
