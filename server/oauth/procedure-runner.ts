@@ -27,6 +27,26 @@ export interface ProcedureRunResult {
   diagnostic: ProcedureDiagnostic | null;
 }
 
+/** A member of a procedure's response the server changed to match what was issued. */
+export interface ResponseCorrection {
+  member: string;
+  /** What the procedure returned (null when it returned none). */
+  returned: unknown;
+  /** What the response carries (null when the member was removed). */
+  sent: unknown;
+}
+
+/**
+ * Who watches procedure runs besides the server log: the CLI and the admin dry run show the
+ * procedure's log lines and what the server corrected in its response.
+ */
+export interface ProcedureObserver {
+  /** The procedure's logger lines. */
+  log?(level: LogLevel, message: string): void;
+  /** After every run: what the server corrected in the procedure's response (empty when nothing, or no response). */
+  ran?(corrections: readonly ResponseCorrection[]): void;
+}
+
 export interface ProcedureRunRequest {
   procedure: ProcedureRef;
   input: ProcedureInput;
@@ -37,8 +57,7 @@ export interface ProcedureRunRequest {
   /** The client asked for a refresh token as the issued token (token exchange). */
   refreshTokenRequested?: boolean;
   nowSeconds: () => number;
-  /** Receives the procedure's logger lines (the server logs them; the CLI shows them). */
-  onLog?: (level: LogLevel, message: string) => void;
+  observer?: ProcedureObserver | undefined;
 }
 
 /** How many distinct (procedure version, corrected members) pairs are remembered as already warned. */
@@ -84,6 +103,18 @@ export class ProcedureRunner {
   }
 
   private async runUntraced(request: ProcedureRunRequest): Promise<ProcedureRunResult> {
+    let corrections: readonly ResponseCorrection[] = [];
+    try {
+      const result = await this.runAndCheck(request, (found) => {
+        corrections = found;
+      });
+      return result;
+    } finally {
+      request.observer?.ran?.(corrections);
+    }
+  }
+
+  private async runAndCheck(request: ProcedureRunRequest, reportCorrections: (corrections: readonly ResponseCorrection[]) => void): Promise<ProcedureRunResult> {
     const { procedure, input, issuance, requestId } = request;
     const procLog = { procedure_id: procedure.id, request_id: requestId };
     const started = process.hrtime.bigint();
@@ -100,7 +131,7 @@ export class ProcedureRunner {
       requestId,
       log: (level, message) => {
         this.logger.log(level, message, { ...procLog, source: 'procedure' });
-        request.onLog?.(level, message);
+        request.observer?.log?.(level, message);
       },
     });
     this.metrics?.procedureDuration.observe({ flow: input.flow }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -123,11 +154,13 @@ export class ProcedureRunner {
         },
       };
     }
+    let correctedMembers: readonly string[] = [];
     const response = finalizeTokenResponse(outcome.body, issuance.issued, {
       nowSeconds: request.nowSeconds(),
       includeIssuedTokenType: request.includeIssuedTokenType,
       refreshTokenRequested: request.refreshTokenRequested === true,
       warn: (message, corrected) => {
+        correctedMembers = corrected;
         const key = `${procedure.id}\0${procedure.sha256}\0${corrected.join(',')}`;
         const first = !this.warnedCorrections.has(key);
         if (first) {
@@ -137,6 +170,10 @@ export class ProcedureRunner {
         this.logger.log(first ? 'warn' : 'debug', message, { ...procLog, corrected, repeated: !first });
       },
     });
+    if (correctedMembers.length > 0 && response.ok) {
+      const sent = response.value;
+      reportCorrections(correctedMembers.map((member) => ({ member, returned: outcome.body[member] ?? null, sent: sent[member] ?? null })));
+    }
     const diagnostic = response.ok ? null : { reason: 'invalid_result', message: response.error.description, line: null, column: null };
     return { response, issued: issuance.issued, diagnostic };
   }

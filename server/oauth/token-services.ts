@@ -1,7 +1,7 @@
 /** What grant handlers share: configuration, the procedure runner, issuance and token validation. */
-import type { ProcedureRef, LogLevel } from '../../sandbox/types.ts';
+import type { ProcedureRef } from '../../sandbox/types.ts';
 import type { IssuancePolicy } from './issuance.ts';
-import type { ProcedureRunner } from './procedure-runner.ts';
+import type { ProcedureObserver, ProcedureRunner } from './procedure-runner.ts';
 import type { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
 import type { Logger } from '../logging.ts';
 import type { TokenLifecycle } from './token-lifecycle.ts';
@@ -23,5 +23,6 @@ export interface TokenServices {
   /** The active version of a named procedure. */
   lookupProcedure(id: string): ProcedureRef | undefined;
   nowSeconds(): number;
-  onProcedureLog?: (level: LogLevel, message: string) => void;
+  /** Watches procedure runs besides the server log (the CLI and the admin dry run). */
+  procedureObserver?: ProcedureObserver;
 }

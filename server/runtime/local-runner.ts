@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config.ts';
-import { createLogger, type Logger } from '../logging.ts';
+import { createLogger } from '../logging.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import {
   GRANT_CLIENT_CREDENTIALS,
@@ -28,6 +28,7 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../defaults.ts';
 import type { IssuerKind } from '../../sandbox/types.ts';
 import { ID_JAG_TYP } from '../oauth/id-jag.ts';
 import { REQUESTER_CLAIM } from '../tokens/lineage.ts';
+import type { ResponseCorrection } from '../oauth/procedure-runner.ts';
 import { TOKEN_TYPE_TXN_TOKEN, TXN_TOKEN_TYP } from '../tokens/txn-token-types.ts';
 
 /** The throwaway trusted issuer whose key signs assertions made from `assertionClaims` (jwt-assertion flow). */
@@ -86,11 +87,8 @@ export interface LocalRunResult {
   corrections?: LocalResponseCorrection[];
 }
 
-export interface LocalResponseCorrection {
-  member: string;
-  returned: unknown;
-  sent: unknown;
-}
+/** A member of the procedure's response the server changed (it logs a warning when it does). */
+export type LocalResponseCorrection = ResponseCorrection;
 
 /** The client secret every local run authenticates with (hashed once per process). */
 const localSecret = crypto.randomBytes(24).toString('base64url');
@@ -218,41 +216,6 @@ const silentStream = () =>
     },
   });
 
-/**
- * What the server corrected in a procedure's response. The engine is watched for the body the
- * procedure returned and the server logger for the members the response check corrected.
- */
-function watchCorrections(engine: ProcedureEngine, logger: Logger): { engine: ProcedureEngine; corrections: (sent: Record<string, unknown>) => LocalResponseCorrection[] } {
-  let returned: Record<string, unknown> | null = null;
-  let corrected: string[] = [];
-  const run: ProcedureEngine['run'] = async (...args) => {
-    // Only the last procedure run of a request answers (the refresh flow runs the default exchange first).
-    returned = null;
-    corrected = [];
-    const outcome = await engine.run(...args);
-    if (outcome.kind === 'response') returned = outcome.body;
-    return outcome;
-  };
-  const watched = new Proxy(engine, {
-    get(target, key) {
-      if (key === 'run') return run;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const log = logger.log;
-  logger.log = function (this: Logger, ...args: unknown[]): Logger {
-    const meta = args[2] as { corrected?: unknown } | undefined;
-    if (meta && Array.isArray(meta.corrected)) corrected = meta.corrected.filter((m): m is string => typeof m === 'string');
-    return Reflect.apply(log, this, args) as Logger;
-  } as Logger['log'];
-  return {
-    engine: watched,
-    corrections: (sent) =>
-      corrected.map((member) => ({ member, returned: returned?.[member] ?? null, sent: sent[member] ?? null })),
-  };
-}
-
 async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine): Promise<LocalRunResult> {
   const started = Date.now();
   const nowMs = input.now ?? started;
@@ -282,17 +245,23 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
     }
 
     const logger = createLogger({ level: 'error', stream: silentStream() });
-    const watch = watchCorrections(engine, logger);
+    // Only the last procedure run of a request answers (the refresh flow runs the default exchange first).
+    let corrections: readonly LocalResponseCorrection[] = [];
     const runtime = await createRuntime({
       config,
       store,
       logger,
       metrics: null,
-      engine: watch.engine,
+      engine,
       procedureNamespace: LOCAL_RUN_NAMESPACE,
       signer,
       now,
-      onProcedureLog: (level, message) => logs.push({ level, message }),
+      procedureObserver: {
+        log: (level, message) => logs.push({ level, message }),
+        ran: (found) => {
+          corrections = found;
+        },
+      },
     });
 
     const post = (form: URLSearchParams) =>
@@ -363,7 +332,7 @@ async function runProcedureLocally(input: LocalRunInput, engine: ProcedureEngine
       issued: (result.outcome?.issued ?? []).map((t) => ({ kind: t.kind, format: t.format, token: t.token, header: t.header, claims: t.claims })),
       logs,
       diagnostic: result.outcome?.diagnostic ?? null,
-      corrections: result.status === 200 ? watch.corrections(result.body) : [],
+      corrections: result.status === 200 ? [...corrections] : [],
     };
   } finally {
     await store.close();

@@ -6,13 +6,13 @@ import type { ServerConfig } from '../config.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../logging.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import type { ProcedureEngine, ProcedureRef, LogLevel } from '../../sandbox/types.ts';
+import type { ProcedureEngine, ProcedureRef } from '../../sandbox/types.ts';
 import { ConfigCache } from './config-cache.ts';
 import { KeyManager, type TokenSigner } from '../tokens/keys.ts';
 import { ClientAuthenticator } from '../clients/authenticator.ts';
 import { processEventLoopLoad } from './event-loop-load.ts';
 import { PresentedTokenValidator } from '../tokens/presented-token-validator.ts';
-import { ProcedureRunner } from '../oauth/procedure-runner.ts';
+import { ProcedureRunner, type ProcedureObserver } from '../oauth/procedure-runner.ts';
 import { ClientCredentialsGrant } from '../oauth/grants/client-credentials.ts';
 import { TokenExchangeGrant } from '../oauth/grants/token-exchange.ts';
 import { TokenEndpoint } from '../oauth/token-endpoint.ts';
@@ -55,7 +55,8 @@ export interface RuntimeOptions {
   /** Signs issued tokens; the server's KeyManager unless given (the CLI passes a throwaway key). */
   signer?: TokenSigner;
   now?: () => number;
-  onProcedureLog?: (level: LogLevel, message: string) => void;
+  /** Watches procedure runs besides the server log (the CLI and the admin dry run). */
+  procedureObserver?: ProcedureObserver;
   /** Keeps this runtime's procedures apart from others of the same id on a shared engine (ProcedureRef.namespace). */
   procedureNamespace?: string;
   /** After a local write has reloaded here: reach the other processes serving the same port (workers). */
@@ -153,7 +154,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     issuancePolicy: () => policy,
     lookupProcedure,
     nowSeconds: () => Math.floor(now() / 1000),
-    ...(options.onProcedureLog ? { onProcedureLog: options.onProcedureLog } : {}),
+    ...(options.procedureObserver ? { procedureObserver: options.procedureObserver } : {}),
   };
   const tokenEndpoint = new TokenEndpoint(
     [new ClientCredentialsGrant(services), new TokenExchangeGrant(services), new RefreshTokenGrant(services), new JwtBearerGrant(services)],

@@ -52,7 +52,7 @@ export class ClientCredentialsGrant implements GrantHandler {
       requestId: request.requestId,
       includeIssuedTokenType: false,
       nowSeconds: this.services.nowSeconds,
-      onLog: this.services.onProcedureLog,
+      observer: this.services.procedureObserver,
       input: {
         flow: FLOW,
         client: clientView(client),

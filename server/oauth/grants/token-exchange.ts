@@ -217,7 +217,7 @@ export class TokenExchangeGrant implements GrantHandler {
       includeIssuedTokenType: true,
       refreshTokenRequested: p.requestedTokenType === TOKEN_TYPE_REFRESH_TOKEN,
       nowSeconds: this.services.nowSeconds,
-      onLog: this.services.onProcedureLog,
+      observer: this.services.procedureObserver,
       input: {
         flow: FLOW,
         client: clientView(client),
