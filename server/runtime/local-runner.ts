@@ -2,6 +2,11 @@
  * Runs one procedure exactly as the token endpoint would, without a server: an in-memory store, a
  * throwaway signing key, the real sandbox, the real grant handlers. `tokenproc run`, `tokenproc
  * test` and the admin dry-run are thin layers over it.
+ *
+ * Each run gets a store of its own on purpose: a dry run on the server must never write refresh
+ * tokens, opaque tokens, revocations, replay entries or audit lines into the real store, nor see
+ * another run's. A migrated in-memory SQLite costs about a millisecond; the sandbox engine, the
+ * expensive part, is the server's own (or the CLI's one engine for all its runs).
  */
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
