@@ -111,9 +111,11 @@ export function adminAuthentication(
 const ROLE_RANK: Readonly<Record<AdminRole, number>> = { viewer: 0, author: 1, admin: 2 };
 
 /**
- * The least role a request needs: managing keys is for `admin`; reading anything else for every
- * role; writing procedures (upload, activate, dry run, delete) for `author`; every other write for
- * `admin`. `path` is relative to /admin/api/v1.
+ * The least role a request needs: managing keys is for `admin`; reading anything else (GET /me,
+ * /signing-keys included) for every role; writing procedures (upload, activate, dry run, delete)
+ * for `author`; every other write for `admin` (PATCH of clients and trusted issuers, the JWKS test,
+ * signing key rotation among them). `path` is relative to /admin/api/v1. A method no path offers
+ * never gets here: it is answered 405 first (router.ts).
  */
 export function requiredRole(method: string, path: string): AdminRole {
   if (path === '/admin-keys' || path.startsWith('/admin-keys/')) return 'admin';

@@ -1,8 +1,10 @@
 /**
- * /admin/api/v1/clients: create, replace, read, list, delete, rotate the secret. The secret is
- * write-only: it is stored hashed, and shown once only when the server generated it.
+ * /admin/api/v1/clients: create, replace, patch (JSON Merge Patch), read, list, delete, rotate the
+ * secret. The secret is write-only: it is stored hashed, and shown once only when the server
+ * generated it.
  */
 import { Router } from 'express';
+import type { ClientRecord, Store } from '../../server/store/types.ts';
 import type { AdminContext } from './context.ts';
 import { generateClientSecret, hashSecret } from '../../server/clients/secrets.ts';
 import { checkClientReferences, clientRecordFrom, publicClient } from '../../server/configuration/records.ts';
@@ -10,6 +12,30 @@ import { validateClientBody } from '../../server/schemas/validate.ts';
 import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag, withoutReadOnly } from './http.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { answerList } from './pagination.ts';
+import { patchResource, type PatchBuild } from './patch.ts';
+
+/** Members a client's GET shows that the server sets itself. */
+const READ_ONLY = ['created_at', 'updated_at', 'has_secret'];
+
+/**
+ * A PUT body (or a merged PATCH document) as the record to store: validated against the client
+ * schema, its id matching the path, the procedures it names existing. `extra` carries a generated
+ * secret, to be answered once.
+ */
+async function buildClient(clientId: string, body: unknown, store: Store, existing: ClientRecord | null): Promise<PatchBuild<ClientRecord>> {
+  const raw: unknown = withoutReadOnly(body, READ_ONLY);
+  // The path names the client; the body may repeat the id but need not.
+  const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
+  const validated = validateClientBody(withId);
+  if (!validated.ok) return { ok: false, message: validated.error.message, field: validated.error.field };
+  const input = validated.value;
+  if (input.client_id !== clientId) return { ok: false, message: 'client_id in the body differs from the one in the path', field: '/client_id' };
+  const reference = await checkClientReferences(input, store);
+  if (reference) return { ok: false, message: reference.message, field: reference.field };
+  const built = await clientRecordFrom(clientId, input, existing);
+  if ('status' in built) return { ok: false, message: built.message, field: built.field };
+  return { ok: true, record: built.record, ...(built.generatedSecret ? { extra: { client_secret: built.generatedSecret } } : {}) };
+}
 
 export function clientRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
@@ -27,20 +53,8 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
 
   router.put('/:clientId', route(async (req, res) => {
     const clientId = param(req, 'clientId');
-    const raw: unknown = withoutReadOnly(req.body, ['created_at', 'updated_at', 'has_secret']);
-    // The path names the client; the body may repeat the id but need not.
-    const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
-    const validated = validateClientBody(withId);
-    if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
-    const input = validated.value;
-    if (input.client_id !== clientId) {
-      return sendAdminError(res, 'invalid_request', 'client_id in the body differs from the one in the path', { field: '/client_id' });
-    }
-    const reference = await checkClientReferences(input, store);
-    if (reference) return sendAdminError(res, 'invalid_request', reference.message, { field: reference.field });
-    const existing = await store.getClient(clientId);
-    const built = await clientRecordFrom(clientId, input, existing);
-    if ('status' in built) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
+    const built = await buildClient(clientId, req.body, store, await store.getClient(clientId));
+    if (!built.ok) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
     let created: boolean;
     try {
       ({ created } = await store.putClient(built.record, actorOf(res), preconditionOf(req)));
@@ -50,9 +64,32 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
       throw err;
     }
     await committed();
-    const body: Record<string, unknown> = publicClient(built.record);
-    if (built.generatedSecret) body.client_secret = built.generatedSecret;
-    res.status(created ? 201 : 200).json(body);
+    res.status(created ? 201 : 200).json({ ...publicClient(built.record), ...(built.extra ?? {}) });
+  }));
+
+  router.patch('/:clientId', route(async (req, res) => {
+    const clientId = param(req, 'clientId');
+    try {
+      await patchResource(
+        req,
+        res,
+        {
+          what: 'client',
+          read: () => store.getClient(clientId),
+          view: publicClient,
+          readOnly: READ_ONLY,
+          build: (merged, existing) => buildClient(clientId, merged, store, existing),
+          write: async (record, precondition) => {
+            await store.putClient(record, actorOf(res), precondition);
+          },
+        },
+        committed,
+      );
+    } catch (err) {
+      // As for PUT: the reference check can race a concurrent procedure delete; the store has the last word.
+      if (isStoreConflictError(err)) return sendAdminError(res, 'invalid_request', err.message, { field: '/procedures' });
+      throw err;
+    }
   }));
 
   router.post('/:clientId/rotate-secret', route(async (req, res) => {

@@ -13,6 +13,8 @@ export const ADMIN_ERROR_STATUS = {
   /** An admin key whose role does not cover the request (admin/api/auth.ts requiredRole). */
   insufficient_role: 403,
   not_found: 404,
+  /** A method the path does not offer (the answer's Allow header lists those it does); unknown paths are 404. */
+  method_not_allowed: 405,
   conflict: 409,
   procedure_in_use: 409,
   procedure_flow_mismatch: 409,
@@ -99,4 +101,24 @@ export function withoutReadOnly(body: unknown, names: readonly string[]): unknow
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   for (const name of names) delete copy[name];
   return copy;
+}
+
+/**
+ * RFC 7396 JSON Merge Patch: members of `patch` replace those of `target`, objects merge
+ * recursively, `null` removes a member; a patch that is not an object replaces the target.
+ * Neither argument is changed.
+ */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [name, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === null) {
+      delete result[name];
+      continue;
+    }
+    // Defined, not assigned: a member named __proto__ stays a member (as JSON.parse made it).
+    const merged = applyMergePatch(Object.hasOwn(result, name) ? result[name] : undefined, value);
+    Object.defineProperty(result, name, { value: merged, enumerable: true, writable: true, configurable: true });
+  }
+  return result;
 }

@@ -10,7 +10,7 @@ import { ADMIN_ERROR_STATUS } from './http.ts';
 import { MAX_PAGE_LIMIT } from './pagination.ts';
 
 type Json = Record<string, unknown>;
-type Method = 'get' | 'put' | 'post' | 'delete';
+type Method = 'get' | 'put' | 'patch' | 'post' | 'delete';
 type Role = 'viewer' | 'author' | 'admin';
 
 const ref = (to: string): Json => ({ $ref: to });
@@ -22,6 +22,10 @@ interface Operation {
   /** Null: public, no key needed. */
   role: Role | null;
   body?: Json;
+  /** The body's media types (default application/json). */
+  bodyTypes?: readonly string[];
+  /** Whether the body may be left out (default: required). */
+  bodyOptional?: boolean;
   /** Success statuses with their body schema (null: no body). */
   ok: Record<number, Json | null>;
   /** Error statuses besides those every authenticated operation may answer. */
@@ -47,6 +51,7 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   401: 'No valid admin key (invalid_token)',
   403: 'The key\'s role does not cover this operation (insufficient_role)',
   404: 'No such resource (not_found)',
+  405: 'The path does not offer this method (method_not_allowed); the Allow header lists those it does',
   409: 'Conflict (conflict, procedure_in_use, procedure_flow_mismatch, procedure_missing)',
   412: 'If-Match does not match the current ETag, or `*` and the resource does not exist (precondition_failed); nothing changed',
   413: 'The body is too large (invalid_request)',
@@ -83,7 +88,11 @@ function operation(op: Operation, pathParameters: Json[]): Json {
   const described: Json = { summary: op.summary, parameters, responses };
   if (op.role) described['x-tokenproc-role'] = op.role;
   else described['security'] = [];
-  if (op.body) described['requestBody'] = { required: true, content: jsonContent(op.body) };
+  if (op.body) {
+    const content: Json = {};
+    for (const type of op.bodyTypes ?? ['application/json']) content[type] = { schema: op.body };
+    described['requestBody'] = { required: op.bodyOptional !== true, content };
+  }
   return described;
 }
 
@@ -101,8 +110,52 @@ const arrayOf = (items: Json): Json => ({ type: 'array', items });
 
 const PUBLIC_CLIENT = object('A client as stored, without its secret: the client schema\'s members plus has_secret, created_at, updated_at');
 const TRUSTED_ISSUER = object('A trusted issuer as stored: the trusted-issuer schema\'s members plus id, created_at, updated_at');
-const PROCEDURE_VERSION = object('A stored procedure version: id, version, flow, source, sha256, created_at, created_by');
+const PROCEDURE_VERSION = object('A stored procedure version: id, version, flow, source, sha256, created_at, created_by, note (the change note given with the upload, or null)');
 const PUBLISHED = object('{id, version, sha256, flow} (and warnings after an upload: [{line, column, rule, message}])');
+/** A JSON Merge Patch (RFC 7396) of a resource: the merged result must be valid against `schema`, as a PUT body. */
+const mergePatchOf = (schema: SchemaName): Json => ({
+  type: 'object',
+  description: `A JSON Merge Patch (RFC 7396): members replace the resource's, null removes one; the result must be valid against the ${schema} schema (#/components/schemas/${schema}), as a PUT body`,
+});
+const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
+
+const JWK_SUMMARY: Json = {
+  type: 'object',
+  required: ['kid', 'kty', 'alg', 'use'],
+  properties: { kid: { type: ['string', 'null'] }, kty: { type: 'string' }, alg: { type: ['string', 'null'] }, use: { type: ['string', 'null'] } },
+};
+const SIGNING_KEY: Json = {
+  type: 'object',
+  description: 'A signing key (never private material); times are epoch seconds',
+  required: ['kid', 'alg', 'created_at', 'signs_from', 'retired_at', 'published', 'signing', 'public_jwk'],
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    created_at: { type: 'integer' },
+    signs_from: { type: 'integer', description: 'When it signs (or signed) from: its creation, or the end of its pre-publication' },
+    retired_at: { type: ['integer', 'null'], description: 'When it stops (or stopped) signing; null while no newer key replaces it' },
+    published: { type: 'boolean', description: 'In the JWKS now' },
+    signing: { type: 'boolean', description: 'The key signing now' },
+    public_jwk: { type: 'object', description: 'The public JWK as the JWKS publishes it' },
+  },
+};
+const ROTATED: Json = {
+  type: 'object',
+  required: ['kid', 'signs_from', 'pruned'],
+  properties: { kid: { type: 'string' }, signs_from: { type: 'integer' }, pruned: { type: 'array', items: { type: 'string' }, description: 'Retired keys removed, their tokens having expired' } },
+};
+const JWKS_TEST_RESULT: Json = {
+  oneOf: [
+    { type: 'object', required: ['ok', 'keys'], properties: { ok: { const: true }, keys: { type: 'array', items: JWK_SUMMARY } } },
+    { type: 'object', required: ['ok', 'problem'], properties: { ok: { const: false }, problem: { type: 'string', description: 'Why the set is unusable, in a few words' } } },
+  ],
+};
+const ME: Json = {
+  type: 'object',
+  required: ['actor', 'role'],
+  properties: { actor: { type: 'string', description: 'How the audit trail names this key: admin-key:<name>, or admin:<id> for the main key' }, role: { enum: ['viewer', 'author', 'admin'] } },
+};
+
 const ADMIN_KEY: Json = {
   type: 'object',
   required: ['name', 'role', 'created_at'],
@@ -126,6 +179,16 @@ function paths(): Record<string, { parameters?: Json[]; operations: Partial<Reco
       operations: {
         get: { summary: 'Read a client', role: 'viewer', ok: { 200: PUBLIC_CLIENT }, errors: [404], etag: true },
         put: { summary: 'Create or replace a client (a generated secret is answered once)', role: 'admin', body: schemaRef('client'), ok: { 200: PUBLIC_CLIENT, 201: PUBLIC_CLIENT }, errors: [409], ifMatch: true },
+        patch: {
+          summary: 'Change a client with a JSON Merge Patch (client_secret may be set; a generated secret is answered once); answers it with its new ETag',
+          role: 'admin',
+          body: mergePatchOf('client'),
+          bodyTypes: MERGE_PATCH_TYPES,
+          ok: { 200: PUBLIC_CLIENT },
+          errors: [404],
+          ifMatch: true,
+          etag: true,
+        },
         delete: { summary: 'Delete a client', role: 'admin', ok: { 204: null }, errors: [404], ifMatch: true },
       },
     },
@@ -139,9 +202,42 @@ function paths(): Record<string, { parameters?: Json[]; operations: Partial<Reco
       operations: {
         get: { summary: 'Read a trusted issuer', role: 'viewer', ok: { 200: TRUSTED_ISSUER }, errors: [404], etag: true },
         put: { summary: 'Create or replace a trusted issuer', role: 'admin', body: schemaRef('trusted-issuer'), ok: { 200: TRUSTED_ISSUER, 201: TRUSTED_ISSUER }, ifMatch: true },
+        patch: {
+          summary: 'Change a trusted issuer with a JSON Merge Patch; answers it with its new ETag',
+          role: 'admin',
+          body: mergePatchOf('trusted-issuer'),
+          bodyTypes: MERGE_PATCH_TYPES,
+          ok: { 200: TRUSTED_ISSUER },
+          errors: [404],
+          ifMatch: true,
+          etag: true,
+        },
         delete: { summary: 'Delete a trusted issuer', role: 'admin', ok: { 204: null }, errors: [404], ifMatch: true },
       },
     },
+    '/trusted-issuers/test-jwks': {
+      operations: {
+        post: {
+          summary: 'Try a key set before saving it: fetched from jwks_uri as the server fetches trusted issuers\' keys (same timeout, size limit, no redirects), or given inline; answers the usable keys or why there are none',
+          role: 'admin',
+          body: schemaRef('trusted-issuer-jwks-test'),
+          ok: { 200: JWKS_TEST_RESULT },
+        },
+      },
+    },
+    '/signing-keys': { operations: { get: { summary: 'The server\'s signing keys, newest first (never private material)', role: 'viewer', ok: { 200: arrayOf(SIGNING_KEY) }, paged: true, errors: [400] } } },
+    '/signing-keys/rotate': {
+      operations: {
+        post: {
+          summary: 'Make a new signing key, as `tokenproc keys rotate` does: published now and signing once JWKS caches have it, or signing at once with now: true',
+          role: 'admin',
+          body: schemaRef('signing-key-rotate'),
+          bodyOptional: true,
+          ok: { 200: ROTATED },
+        },
+      },
+    },
+    '/me': { operations: { get: { summary: 'The presented key: its audit actor and role', role: 'viewer', ok: { 200: ME } } } },
     '/procedures': { operations: { get: { summary: 'List procedures', role: 'viewer', ok: { 200: arrayOf(object('{id, flow, active_version, latest_version, sha256, updated_at}')) }, paged: true, errors: [400] } } },
     '/procedures/{id}': {
       parameters: [id],
@@ -250,6 +346,11 @@ export function componentSchema(name: SchemaName): Json {
   return localised(schema, name) as Json;
 }
 
+/** Every documented path (relative to /admin/api/v1, `{name}` for a segment) with its methods. */
+export function documentedOperations(): Array<{ path: string; methods: Method[] }> {
+  return Object.entries(paths()).map(([path, { operations }]) => ({ path, methods: Object.keys(operations) as Method[] }));
+}
+
 /** Built on each call from the schema files; small, and requested rarely. */
 export function openApiDocument(): Json {
   const documented: Json = {};
@@ -269,7 +370,7 @@ export function openApiDocument(): Json {
       title: 'tokenproc admin API',
       version: '1',
       description:
-        'Bearer-authenticated (Authorization: Bearer <admin key>). Roles: viewer (GET), author (also procedures), admin (everything); x-tokenproc-role names the least role of each operation. Lists answer the bare array without limit and cursor, else {items, next_cursor}.',
+        'Bearer-authenticated (Authorization: Bearer <admin key>). Roles: viewer (GET), author (also procedures), admin (everything); x-tokenproc-role names the least role of each operation. Lists answer the bare array without limit and cursor, else {items, next_cursor}. A method a path does not offer is 405 (method_not_allowed) with Allow.',
     },
     servers: [{ url: '/admin/api/v1' }],
     security: [{ adminKey: [] }],

@@ -13,7 +13,7 @@ export const DEFAULT_PAGE_LIMIT = 100;
 /** Below the store's audit cap (1000), so one more record than a page always fits in a query. */
 export const MAX_PAGE_LIMIT = 500;
 
-export type ListName = 'clients' | 'trusted-issuers' | 'procedures' | 'admin-keys' | 'audit';
+export type ListName = 'clients' | 'trusted-issuers' | 'procedures' | 'admin-keys' | 'signing-keys' | 'audit';
 
 export interface PageRequest {
   limit: number;
@@ -86,7 +86,7 @@ export function sendPage<R>(res: Response, list: ListName, page: PageRequest, re
 export async function answerList<R>(
   req: Request,
   res: Response,
-  list: Exclude<ListName, 'audit'>,
+  list: Exclude<ListName, 'audit' | 'signing-keys'>,
   fetch: (page?: KeyPage) => Promise<R[]>,
   keyOf: (record: R) => string,
   view: (record: R) => unknown,

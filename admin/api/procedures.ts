@@ -51,7 +51,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     if (refuseInvalidId(res, id, 'procedure')) return;
     const validated = validateProcedureUploadBody(req.body);
     if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
-    const { flow, source } = validated.value;
+    const { flow, source, note } = validated.value;
     const compiled = await engine.compile(source, `${id}.js`);
     if (!compiled.ok) {
       sendAdminError(res, 'invalid_procedure', 'The procedure does not compile', { details: compiled.diagnostics });
@@ -60,7 +60,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     // What `tokenproc check` finds: the version is stored all the same, and the author is told.
     const warnings = procedureWarnings(source, flow);
     try {
-      const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source) }, actorOf(res), preconditionOf(req));
+      const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source), ...(note !== undefined ? { note } : {}) }, actorOf(res), preconditionOf(req));
       await committed();
       res.status(version.version === 1 ? 201 : 200).json({ ...versionSummary(version), warnings });
     } catch (err) {
@@ -72,7 +72,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
   router.post('/:id/activate', route(async (req, res) => {
     const validated = validateProcedureActivateBody(req.body);
     if (!validated.ok) return sendAdminError(res, 'invalid_request', validated.error.message, { field: validated.error.field });
-    const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res), preconditionOf(req));
+    const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res), preconditionOf(req), validated.value.note);
     if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
     await committed();
     res.json(versionSummary(version));

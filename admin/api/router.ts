@@ -11,6 +11,10 @@ import { clientRoutes } from './clients.ts';
 import { trustedIssuerRoutes } from './trusted-issuers.ts';
 import { procedureRoutes } from './procedures.ts';
 import { configDocumentRoutes } from './config-document.ts';
+import { signingKeyRoutes } from './signing-keys.ts';
+import { PATCH_MEDIA_TYPES } from './patch.ts';
+import type { AdminCaller } from './auth.ts';
+import { documentedOperations } from './openapi.ts';
 import { route, sendAdminError, param } from './http.ts';
 import { createAdminContext } from './context.ts';
 import { DEFAULT_PAGE_LIMIT, readPage, sendPage } from './pagination.ts';
@@ -21,6 +25,33 @@ import { isPreconditionFailedError } from '../../server/store/etag.ts';
 
 /** The audit trail's filters: query parameters named as the entries' members. */
 const AUDIT_FILTERS = ['target_type', 'target_id', 'actor', 'action'] as const satisfies ReadonlyArray<keyof AuditFilter>;
+
+/**
+ * Answers 405 method_not_allowed, with Allow, to a method that a documented path (the OpenAPI
+ * document's, which tests/admin/openapi.test.ts holds equal to the mounted routes) does not offer;
+ * OPTIONS gets 204 with Allow. Paths that match no documented path go on (to 404).
+ */
+function methodNotAllowed() {
+  const templates = documentedOperations().map(({ path, methods }) => ({
+    pattern: new RegExp(`^${path.split('/').map((segment) => (segment.startsWith('{') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`),
+    methods,
+  }));
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const matching = templates.filter((t) => t.pattern.test(req.path));
+    if (matching.length === 0) return next();
+    const allowed = new Set(matching.flatMap((t) => t.methods.map((m) => m.toUpperCase())));
+    if (allowed.has('GET')) allowed.add('HEAD');
+    if (allowed.has(req.method)) return next();
+    allowed.add('OPTIONS');
+    const allow = [...allowed].sort().join(', ');
+    res.setHeader('Allow', allow);
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    sendAdminError(res, 'method_not_allowed', `${req.method} is not offered here; allowed: ${allow}`);
+  };
+}
 
 export function createAdminRouter(runtime: Runtime): Router {
   const router = Router();
@@ -56,16 +87,27 @@ export function createAdminRouter(runtime: Runtime): Router {
       }, () => runtime.cache.snapshot.revision),
     ),
   );
+  // A known path asked with a method it does not offer: 405 whatever the key's role (no role could do it).
+  router.use(methodNotAllowed());
   router.use(adminAuthorization());
   router.use((req, res, next) => {
     // An empty body needs no type (POST .../rotate-secret takes none); req.is is null without any body.
     const empty = req.headers['content-length'] === '0';
+    if (req.method === 'PATCH' && !empty && req.is([...PATCH_MEDIA_TYPES]) === false) {
+      return sendAdminError(res, 'invalid_request', 'PATCH takes application/merge-patch+json (or application/json) bodies', { status: 415 });
+    }
     if ((req.method === 'PUT' || req.method === 'POST') && !empty && req.is('application/json') === false) {
       return sendAdminError(res, 'invalid_request', 'The admin API takes application/json bodies', { status: 415 });
     }
     next();
   });
-  router.use(express.json({ limit: '1mb', strict: true }));
+  router.use(express.json({ limit: '1mb', strict: true, type: [...PATCH_MEDIA_TYPES] }));
+
+  router.get('/me', (_req, res) => {
+    const caller = res.locals.adminCaller as AdminCaller;
+    res.json({ actor: caller.actor, role: caller.role });
+  });
+  router.use('/signing-keys', signingKeyRoutes(context));
 
   router.use('/clients', clientRoutes(context));
   router.use('/trusted-issuers', trustedIssuerRoutes(context));

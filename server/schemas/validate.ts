@@ -19,6 +19,8 @@ export const SCHEMA_NAMES = [
   'config-document',
   'procedure-dry-run',
   'admin-key',
+  'signing-key-rotate',
+  'trusted-issuer-jwks-test',
   'definitions',
 ] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
@@ -56,6 +58,8 @@ export interface TrustedIssuerInput {
 export interface ProcedureUploadInput {
   flow: FlowId;
   source: string;
+  /** Trimmed; absent when none was given or it was empty. */
+  note?: string;
 }
 
 /** The dry-run body: what `tokenproc run` takes, as JSON. */
@@ -75,6 +79,19 @@ export interface ProcedureDryRunInput {
 
 export interface ProcedureActivateInput {
   version: number;
+  /** Trimmed; absent when none was given or it was empty. */
+  note?: string;
+}
+
+/** POST /admin/api/v1/signing-keys/rotate, defaults applied. */
+export interface SigningKeyRotateInput {
+  now: boolean;
+}
+
+/** POST /admin/api/v1/trusted-issuers/test-jwks: exactly one of the two. */
+export interface TrustedIssuerJwksTestInput {
+  jwks_uri?: string;
+  jwks?: Record<string, unknown>;
 }
 
 export interface AdminKeyInput {
@@ -142,6 +159,8 @@ const validators = {
   configDocument: compiled('config-document'),
   procedureDryRun: compiled('procedure-dry-run'),
   adminKey: compiled('admin-key'),
+  signingKeyRotate: compiled('signing-key-rotate'),
+  trustedIssuerJwksTest: compiled('trusted-issuer-jwks-test'),
 };
 
 function pointerSegment(name: unknown): string {
@@ -211,14 +230,33 @@ export function validateTrustedIssuerBody(body: unknown): Result<TrustedIssuerIn
   return run<TrustedIssuerInput>(validators.trustedIssuer, body);
 }
 
+/** A change note as stored: trimmed, and none when it is empty. */
+function withTrimmedNote<T extends { note?: string }>(value: T): T {
+  if (value.note === undefined) return value;
+  const note = value.note.trim();
+  const { note: _given, ...rest } = value;
+  return (note === '' ? rest : { ...rest, note }) as T;
+}
+
 export function validateProcedureUploadBody(body: unknown): Result<ProcedureUploadInput, ValidationProblem> {
   const result = run<ProcedureUploadInput>(validators.procedureUpload, body);
-  if (result.ok && sourceTooLarge(result.value.source)) return fail({ field: '/source', message: SOURCE_TOO_LARGE });
-  return result;
+  if (!result.ok) return result;
+  if (sourceTooLarge(result.value.source)) return fail({ field: '/source', message: SOURCE_TOO_LARGE });
+  return ok(withTrimmedNote(result.value));
 }
 
 export function validateProcedureActivateBody(body: unknown): Result<ProcedureActivateInput, ValidationProblem> {
-  return run<ProcedureActivateInput>(validators.procedureActivate, body);
+  const result = run<ProcedureActivateInput>(validators.procedureActivate, body);
+  return result.ok ? ok(withTrimmedNote(result.value)) : result;
+}
+
+/** An absent body (express leaves `undefined` or `{}`) is `{}`: rotate with the defaults. */
+export function validateSigningKeyRotateBody(body: unknown): Result<SigningKeyRotateInput, ValidationProblem> {
+  return run<SigningKeyRotateInput>(validators.signingKeyRotate, body ?? {});
+}
+
+export function validateTrustedIssuerJwksTestBody(body: unknown): Result<TrustedIssuerJwksTestInput, ValidationProblem> {
+  return run<TrustedIssuerJwksTestInput>(validators.trustedIssuerJwksTest, body);
 }
 
 /** Also checks what a schema cannot: ids unique within each list, sources within the byte limit. */

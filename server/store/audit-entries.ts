@@ -7,24 +7,25 @@ import type { AdminRole, AuditEntry, ClientRecord, ProcedureVersion, TrustedIssu
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>;
 
-/** Names of the public fields a replace changed; the secret is reported by name only. */
+/** Members the store sets itself: never reported as changed. */
+const UNREPORTED_CLIENT_FIELDS: ReadonlySet<string> = new Set(['created_at', 'updated_at']);
+
+/**
+ * Names of the members a replace changed, every member of the record however many are added later;
+ * the secret is reported by name only (never its hash).
+ */
 export function changedClientFields(before: ClientRecord, after: ClientRecord): string[] {
-  const fields: Array<keyof ClientRecord> = [
-    'name',
-    'client_secret_hash',
-    'token_endpoint_auth_method',
-    'jwks',
-    'grant_types',
-    'scope',
-    'audiences',
-    'properties',
-    'procedures',
-    'access_token_ttl',
-    'accept_unvalidated_tokens',
-  ];
-  return fields
-    .filter((field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null))
-    .map((field) => (field === 'client_secret_hash' ? 'client_secret' : field));
+  const names = new Set<string>([...Object.keys(before), ...Object.keys(after)]);
+  const value = (record: ClientRecord, name: string): string => JSON.stringify((record as unknown as Record<string, unknown>)[name] ?? null);
+  return [...names]
+    .filter((name) => !UNREPORTED_CLIENT_FIELDS.has(name) && value(before, name) !== value(after, name))
+    .sort()
+    .map((name) => (name === 'client_secret_hash' ? 'client_secret' : name));
+}
+
+/** A change note in an entry's details: `{note}` when one was given, nothing otherwise. */
+function noteDetail(note: string | undefined): { note?: string } {
+  return note === undefined ? {} : { note };
 }
 
 function entry(
@@ -45,10 +46,10 @@ export const auditEntries = {
       ? entry(actor, 'client.replace', 'client', client.client_id, { changed: changedClientFields(existing, client) })
       : entry(actor, 'client.create', 'client', client.client_id),
   clientDelete: (actor: string, clientId: string): AuditInput => entry(actor, 'client.delete', 'client', clientId),
-  procedureUpload: (actor: string, version: Pick<ProcedureVersion, 'id' | 'flow' | 'sha256'>, number: number, previouslyActive: number | null): AuditInput =>
-    entry(actor, 'procedure.upload', 'procedure', version.id, { flow: version.flow, sha256: version.sha256 }, { old: previouslyActive, new: number }),
-  procedureActivate: (actor: string, activated: ProcedureVersion, previouslyActive: number): AuditInput =>
-    entry(actor, 'procedure.activate', 'procedure', activated.id, { sha256: activated.sha256 }, { old: previouslyActive, new: activated.version }),
+  procedureUpload: (actor: string, version: Pick<ProcedureVersion, 'id' | 'flow' | 'sha256'> & { note?: string | undefined }, number: number, previouslyActive: number | null): AuditInput =>
+    entry(actor, 'procedure.upload', 'procedure', version.id, { flow: version.flow, sha256: version.sha256, ...noteDetail(version.note) }, { old: previouslyActive, new: number }),
+  procedureActivate: (actor: string, activated: ProcedureVersion, previouslyActive: number, note?: string): AuditInput =>
+    entry(actor, 'procedure.activate', 'procedure', activated.id, { sha256: activated.sha256, ...noteDetail(note) }, { old: previouslyActive, new: activated.version }),
   procedureDelete: (actor: string, id: string, active: number, latest: number): AuditInput =>
     entry(actor, 'procedure.delete', 'procedure', id, { latest_version: latest }, { old: active }),
   trustedIssuerPut: (actor: string, issuer: TrustedIssuerRecord, created: boolean): AuditInput =>

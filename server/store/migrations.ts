@@ -198,6 +198,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    description: 'change notes on procedure versions',
+    sql: `
+      -- One line of text, at most 500 characters (the admin API checks it); NULL: no note.
+      ALTER TABLE procedure_versions ADD COLUMN note TEXT;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

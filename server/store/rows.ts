@@ -89,6 +89,7 @@ export function toProcedureVersion(row: Row): ProcedureVersion {
     sha256: text(row, 'sha256'),
     created_at: int(row, 'created_at'),
     created_by: text(row, 'created_by'),
+    note: row['note'] === null || row['note'] === undefined ? null : text(row, 'note'),
   };
 }
 

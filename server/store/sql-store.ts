@@ -234,8 +234,9 @@ export class SqlStore implements Store {
       }
       const now = this.clock();
       const number = (current ? int(current, 'latest_version') : 0) + 1;
-      await tx.query('INSERT INTO procedure_versions (id, version, flow, source, sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [version.id, number, version.flow, version.source, version.sha256, now, actor],
+      const note = version.note ?? null;
+      await tx.query('INSERT INTO procedure_versions (id, version, flow, source, sha256, created_at, created_by, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [version.id, number, version.flow, version.source, version.sha256, now, actor, note],
       );
       await tx.query(`INSERT INTO procedures (id, flow, active_version, latest_version, updated_at) VALUES ($1, $2, $3, $3, $4)
          ON CONFLICT (id) DO UPDATE SET active_version = excluded.active_version,
@@ -251,11 +252,12 @@ export class SqlStore implements Store {
         sha256: version.sha256,
         created_at: now,
         created_by: actor,
+        note,
       };
     });
   }
 
-  async activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition): Promise<ProcedureVersion | null> {
+  async activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition, note?: string): Promise<ProcedureVersion | null> {
     return this.write(async (tx, written) => {
       if (precondition) checkPrecondition(precondition, await activeVersionIn(tx, id), `procedure ${id}`);
       const [current] = await tx.query('SELECT active_version FROM procedures WHERE id = $1', [id]);
@@ -263,7 +265,7 @@ export class SqlStore implements Store {
       if (!current || !target) return null;
       await tx.query('UPDATE procedures SET active_version = $1, updated_at = $2 WHERE id = $3', [version, this.clock(), id]);
       const activated = toProcedureVersion(target);
-      await this.recordChange(tx, written, auditEntries.procedureActivate(actor, activated, int(current, 'active_version')));
+      await this.recordChange(tx, written, auditEntries.procedureActivate(actor, activated, int(current, 'active_version'), note));
       return activated;
     });
   }
@@ -399,7 +401,9 @@ export class SqlStore implements Store {
         if (active.length > 0) return false;
       }
       const retireAt = options.retireCurrentAt ?? this.clock();
-      const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING kid', [retireAt]))
+      // Also a key already due to retire later (the previous key of a pending rotation): a key that
+      // must sign now (`keys rotate --now` during a pre-publication) retires every key still signing then.
+      const retired = (await tx.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL OR retired_at > $1 RETURNING kid', [retireAt]))
         .map((row) => text(row, 'kid'))
         .sort();
       await tx.query('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL)',

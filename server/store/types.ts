@@ -65,6 +65,8 @@ export interface ProcedureVersion {
   sha256: string;
   created_at: number;
   created_by: string;
+  /** The change note given with the upload (trimmed, one line, at most 500 characters); null without one or before schema 6. */
+  note: string | null;
 }
 
 export interface ProcedureSummary {
@@ -138,6 +140,8 @@ export interface NewProcedureVersion {
   flow: FlowId;
   source: string;
   sha256: string;
+  /** A change note, stored with the version and carried in the audit entry's details. */
+  note?: string;
 }
 
 /**
@@ -231,8 +235,11 @@ export interface Store {
 
   /** Stores a new immutable version and makes it active, in one transaction. */
   putProcedureVersion(version: NewProcedureVersion, actor: string, precondition?: Precondition): Promise<ProcedureVersion>;
-  /** Makes an existing version active. Null if the procedure or version does not exist. */
-  activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition): Promise<ProcedureVersion | null>;
+  /**
+   * Makes an existing version active. Null if the procedure or version does not exist. `note`, a
+   * change note, goes into the audit entry's details (the version keeps the note of its upload).
+   */
+  activateProcedureVersion(id: string, version: number, actor: string, precondition?: Precondition, note?: string): Promise<ProcedureVersion | null>;
   getActiveProcedure(id: string): Promise<ProcedureVersion | null>;
   /** Every procedure's active version, by id: one query, for a cache that reloads them all. */
   listActiveProcedures(): Promise<ProcedureVersion[]>;
@@ -249,7 +256,8 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /**
    * Adds a key and retires the keys not yet retired (retired_at = `options.retireCurrentAt`,
-   * default now; a later time lets the current key sign on while the new one is pre-published), in
+   * default now; a later time lets the current key sign on while the new one is pre-published;
+   * a key due to retire after that time is retired at it too), in
    * one transaction. With `options.unlessActiveAlg`, nothing happens when a key of that algorithm is
    * already unretired: instances starting together create one key, not one each. Answers whether
    * the key was added.

@@ -35,6 +35,22 @@ export type PublicJwk = {
   use: 'sig';
 };
 
+/** A signing key as described to operators: times in epoch seconds, the public JWK, never private material. */
+export interface SigningKeyDescription {
+  kid: string;
+  alg: string;
+  created_at: number;
+  /** When it signs (or signed) from: its creation, or the end of its pre-publication. */
+  signs_from: number;
+  /** When it stops (or stopped) signing; null while no newer key replaces it. */
+  retired_at: number | null;
+  /** In the JWKS now. */
+  published: boolean;
+  /** The key signing now. */
+  signing: boolean;
+  public_jwk: PublicJwk;
+}
+
 interface LoadedKey {
   kid: string;
   alg: string;
@@ -198,7 +214,8 @@ export class KeyManager implements TokenSigner {
     return this.jwks;
   }
 
-  describe(): Array<{ kid: string; alg: string; created_at: number; signs_from: number; retired_at: number | null; published: boolean; signing: boolean }> {
+  /** Every stored key, newest first, as `tokenproc keys list` and GET /admin/api/v1/signing-keys show it (never private material). */
+  describe(): SigningKeyDescription[] {
     this.settle(this.nowSeconds());
     const published = new Set(this.jwks.map((k) => k.kid));
     return this.keys.map((k) => ({
@@ -209,6 +226,7 @@ export class KeyManager implements TokenSigner {
       retired_at: k.retiredAt,
       published: published.has(k.kid),
       signing: k === this.active,
+      public_jwk: k.publicJwk,
     }));
   }
 

@@ -46,9 +46,41 @@ interface CacheEntry {
 
 class JwksFetchError extends Error {
   readonly problem: JwksFetchProblem;
-  constructor(problem: JwksFetchProblem) {
+  /** The HTTP status, for `http_status`. */
+  readonly status: number | undefined;
+  constructor(problem: JwksFetchProblem, status?: number) {
     super(problem);
     this.problem = problem;
+    this.status = status;
+  }
+}
+
+/** What one fetch needs: the cache's limits (RemoteJwksOptions), or the admin API's JWKS test. */
+export type JwksFetchLimits = Pick<RemoteJwksOptions, 'fetch' | 'timeoutMs' | 'maxResponseBytes'>;
+
+/** One fetch's outcome: the set's public keys, or why there are none (`status` for `http_status`). */
+export type JwksFetchOutcome = { ok: true; keys: readonly JsonWebKeyLike[] } | { ok: false; problem: JwksFetchProblem; status?: number };
+
+/**
+ * Fetches a JWK Set once, under the rules the cache fetches with (timeout, no redirects, at most
+ * `maxResponseBytes`, the set validated by publicKeysOf). Never throws. Only http(s) URLs are
+ * fetched; anything else is `network`.
+ */
+export async function fetchJwks(jwksUri: string, limits: JwksFetchLimits): Promise<JwksFetchOutcome> {
+  try {
+    return { ok: true, keys: await fetchKeySet(jwksUri, limits) };
+  } catch (error) {
+    if (error instanceof JwksFetchError) return error.status === undefined ? { ok: false, problem: error.problem } : { ok: false, problem: error.problem, status: error.status };
+    return { ok: false, problem: 'network' };
+  }
+}
+
+/** A JWK Set document's public keys, or why it is not one (`invalid_jwks`). Never throws. */
+export function jwksDocumentKeys(document: unknown): JwksFetchOutcome {
+  try {
+    return { ok: true, keys: publicKeysOf(document) };
+  } catch {
+    return { ok: false, problem: 'invalid_jwks' };
   }
 }
 
@@ -107,7 +139,7 @@ export class RemoteJwksCache {
   private async fetchInto(issuerId: string, entry: CacheEntry): Promise<void> {
     entry.lastAttemptAt = this.options.now();
     try {
-      const keys = await this.fetchKeySet(entry.jwksUri);
+      const keys = await fetchKeySet(entry.jwksUri, this.options);
       entry.keys = keys;
       entry.fetchedAt = this.options.now();
       entry.failedAt = null;
@@ -119,33 +151,34 @@ export class RemoteJwksCache {
       this.options.onFetchError?.(issuerId, problem);
     }
   }
+}
 
-  private async fetchKeySet(jwksUri: string): Promise<readonly JsonWebKeyLike[]> {
-    let response: Response;
-    try {
-      response = await this.options.fetch(jwksUri, {
-        method: 'GET',
-        redirect: 'error',
-        // The caller's trace goes on to the issuer (traceparent, tracestate) when tracing is on.
-        headers: withTraceHeaders({ accept: 'application/jwk-set+json, application/json' }),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-    } catch (error) {
-      throw new JwksFetchError(isTimeout(error) ? 'timeout' : 'network');
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new JwksFetchError('http_status');
-    }
-    const text = await readBoundedText(response, this.options.maxResponseBytes);
-    let document: unknown;
-    try {
-      document = JSON.parse(text);
-    } catch {
-      throw new JwksFetchError('invalid_json');
-    }
-    return publicKeysOf(document);
+async function fetchKeySet(jwksUri: string, limits: JwksFetchLimits): Promise<readonly JsonWebKeyLike[]> {
+  if (!/^https?:\/\//i.test(jwksUri)) throw new JwksFetchError('network');
+  let response: Response;
+  try {
+    response = await limits.fetch(jwksUri, {
+      method: 'GET',
+      redirect: 'error',
+      // The caller's trace goes on to the issuer (traceparent, tracestate) when tracing is on.
+      headers: withTraceHeaders({ accept: 'application/jwk-set+json, application/json' }),
+      signal: AbortSignal.timeout(limits.timeoutMs),
+    });
+  } catch (error) {
+    throw new JwksFetchError(isTimeout(error) ? 'timeout' : 'network');
   }
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new JwksFetchError('http_status', response.status);
+  }
+  const text = await readBoundedText(response, limits.maxResponseBytes);
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new JwksFetchError('invalid_json');
+  }
+  return publicKeysOf(document);
 }
 
 /** By name, not instanceof: the abort reason is a DOMException, possibly from another realm. */

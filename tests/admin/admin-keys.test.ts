@@ -107,16 +107,23 @@ describe('roles', () => {
     ['PUT', '/clients/role-other', clientBody({ client_secret: 'a-long-enough-secret-1234' }), 'admin'],
     ['POST', '/clients/missing/rotate-secret', undefined, 'admin'],
     ['DELETE', '/clients/missing', undefined, 'admin'],
+    ['PATCH', '/clients/missing', { scope: 'read' }, 'admin'],
     ['GET', '/trusted-issuers', undefined, 'viewer'],
     ['GET', '/trusted-issuers/missing', undefined, 'viewer'],
     ['PUT', '/trusted-issuers/role-issuer', { issuer: 'https://idp.example.com', jwks: { keys: [] } }, 'admin'],
     ['DELETE', '/trusted-issuers/missing', undefined, 'admin'],
+    ['PATCH', '/trusted-issuers/missing', { audiences: null }, 'admin'],
+    ['POST', '/trusted-issuers/test-jwks', { jwks: { keys: [] } }, 'admin'],
+    ['GET', '/signing-keys', undefined, 'viewer'],
+    ['POST', '/signing-keys/rotate', {}, 'admin'],
+    ['GET', '/me', undefined, 'viewer'],
     ['GET', '/procedures', undefined, 'viewer'],
     ['GET', '/procedures/marking', undefined, 'viewer'],
     ['GET', '/procedures/marking/versions', undefined, 'viewer'],
     ['GET', '/procedures/marking/versions/1', undefined, 'viewer'],
     ['PUT', '/procedures/role-proc', { flow: CC_FLOW, source: markingProcedure(3) }, 'author'],
     ['POST', '/procedures/marking/activate', { version: 1 }, 'author'],
+    ['POST', '/procedures/marking/activate', { version: 1, note: 'back to one' }, 'author'],
     ['POST', '/procedures/marking/dry-run', {}, 'author'],
     ['DELETE', '/procedures/missing', undefined, 'author'],
     ['GET', '/config', undefined, 'viewer'],
@@ -147,5 +154,17 @@ describe('roles', () => {
   it('a refused write changes nothing', async () => {
     expect((await as(keys.viewer, 'DELETE', '/clients/role-client')).status).toBe(403);
     expect((await server.admin('GET', '/clients/role-client')).status).toBe(200);
+    const scope = (await server.admin('GET', '/clients/role-client')).body.scope;
+    expect((await as(keys.author, 'PATCH', '/clients/role-client', { scope: 'read' })).status).toBe(403);
+    expect((await server.admin('GET', '/clients/role-client')).body.scope).toBe(scope);
+    const kids = (await server.admin('GET', '/signing-keys')).text;
+    expect((await as(keys.author, 'POST', '/signing-keys/rotate', { now: true })).status).toBe(403);
+    expect((await server.admin('GET', '/signing-keys')).text).toBe(kids);
+  });
+
+  it('GET /me answers each key its own role', async () => {
+    for (const role of ['viewer', 'author', 'admin'] as const) {
+      expect((await as(keys[role], 'GET', '/me')).body).toEqual({ actor: `admin-key:role-${role}`, role });
+    }
   });
 });

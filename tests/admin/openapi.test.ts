@@ -1,7 +1,7 @@
 /**
  * GET /admin/api/v1/openapi.json: public, OpenAPI 3.1, describes every route the admin router
  * mounts (walked from the router itself) and nothing it does not, embeds the published JSON
- * Schemas unchanged, and every `$ref` in it resolves.
+ * Schemas unchanged, every `$ref` in it resolves, and a real OpenAPI validator accepts it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Router } from 'express';
@@ -9,6 +9,7 @@ import { createAdminRouter } from '../../admin/api/router.ts';
 import type { Runtime } from '../../server/runtime/runtime.ts';
 import { loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { Validator } from '@seriousme/openapi-schema-validator';
 
 let server: TestServer;
 let document: Record<string, unknown>;
@@ -77,6 +78,18 @@ function references(value: unknown, base = ''): string[] {
 }
 
 describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document to a real OpenAPI validator (the 3.1 meta-schema, references resolved)', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(document));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    // The validator does find faults: a document without its required `info` is refused.
+    const broken: Record<string, unknown> = structuredClone(document);
+    delete broken['info'];
+    expect((await new Validator().validate(broken)).valid).toBe(false);
+  });
+
   it('is OpenAPI 3.1 and needs no key', () => {
     expect(document['openapi']).toBe('3.1.0');
     expect(document).toHaveProperty('paths');
@@ -111,5 +124,36 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(put?.responses ?? {})).toEqual(expect.arrayContaining(['200', '201', '400', '401', '403', '412', '415']));
     expect(put?.parameters.map((p) => p.name)).toContain('If-Match');
     expect(paths['/clients']?.['get']?.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor']));
+  });
+
+  it('documents the platform admin routes with their roles, merge-patch bodies and the 405 answer', () => {
+    type Operation = { 'x-tokenproc-role'?: string; requestBody?: { required: boolean; content: Record<string, unknown> }; parameters: Array<{ name: string }> };
+    const paths = document['paths'] as Record<string, Record<string, Operation>>;
+    const roles = Object.fromEntries(
+      [
+        ['get', '/me'],
+        ['get', '/signing-keys'],
+        ['post', '/signing-keys/rotate'],
+        ['post', '/trusted-issuers/test-jwks'],
+        ['patch', '/clients/{clientId}'],
+        ['patch', '/trusted-issuers/{id}'],
+      ].map(([method = '', path = '']) => [`${method} ${path}`, paths[path]?.[method]?.['x-tokenproc-role']]),
+    );
+    expect(roles).toEqual({
+      'get /me': 'viewer',
+      'get /signing-keys': 'viewer',
+      'post /signing-keys/rotate': 'admin',
+      'post /trusted-issuers/test-jwks': 'admin',
+      'patch /clients/{clientId}': 'admin',
+      'patch /trusted-issuers/{id}': 'admin',
+    });
+    const patch = paths['/clients/{clientId}']?.['patch'];
+    expect(Object.keys(patch?.requestBody?.content ?? {})).toEqual(['application/merge-patch+json', 'application/json']);
+    expect(patch?.parameters.map((p) => p.name)).toContain('If-Match');
+    expect(paths['/signing-keys/rotate']?.['post']?.requestBody?.required).toBe(false);
+    const responses = (document['components'] as Record<string, Record<string, unknown>>)['responses'] ?? {};
+    expect(responses).toHaveProperty('error405');
+    const schemas = (document['components'] as Record<string, Record<string, Record<string, unknown>>>)['schemas'] ?? {};
+    expect(JSON.stringify(schemas['procedure-upload'])).toContain('"note":{"$ref":"#/components/schemas/definitions/$defs/change_note"');
   });
 });

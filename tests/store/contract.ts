@@ -197,6 +197,26 @@ export function storeContractTests(
         expect(await store.getProcedureVersion('p', 2)).toEqual(v2);
       });
 
+      it('keeps a change note with its version (null without one), and carries upload and activation notes in the audit details', async () => {
+        const v1 = await store.putProcedureVersion({ ...procedureVersion('p', 'function result() { return 1; }'), note: 'first cut — ünïcode ok' }, 'admin-a');
+        const v2 = await store.putProcedureVersion(procedureVersion('p', 'function result() { return 2; }'), 'admin-a');
+        expect(v1.note).toBe('first cut — ünïcode ok');
+        expect(v2.note).toBeNull();
+        expect(await store.getProcedureVersion('p', 1)).toEqual(v1);
+        expect(await store.getActiveProcedure('p')).toEqual(v2);
+        expect(await store.listProcedureVersions('p')).toEqual([v1, v2]);
+        expect(await store.activateProcedureVersion('p', 1, 'admin-b', undefined, 'roll back: v2 broke invoicing')).toEqual(v1);
+        await store.activateProcedureVersion('p', 2, 'admin-b');
+        expect(await store.listActiveProcedures()).toEqual([v2]);
+        const entries = (await store.listAudit({ filter: { target_id: 'p' } })).reverse();
+        expect(entries.map((e) => [e.action, e.details])).toEqual([
+          ['procedure.upload', { flow: EXCHANGE, sha256: v1.sha256, note: 'first cut — ünïcode ok' }],
+          ['procedure.upload', { flow: EXCHANGE, sha256: v2.sha256 }],
+          ['procedure.activate', { sha256: v1.sha256, note: 'roll back: v2 broke invoicing' }],
+          ['procedure.activate', { sha256: v2.sha256 }],
+        ]);
+      });
+
       it('answers null when activating a missing procedure or version, changing nothing', async () => {
         await store.putProcedureVersion(procedureVersion('p', 'function result() {}'), 'cli');
         const revision = await store.revision();
@@ -311,6 +331,21 @@ export function storeContractTests(
         expect(typeof retiredAt).toBe('number');
         expect(retiredAt).toBeGreaterThanOrEqual(before);
         expect(retiredAt).toBeLessThanOrEqual(nowSeconds());
+      });
+
+      it('a key that signs at once retires every key still signing then, also one due to retire later', async () => {
+        await store.addSigningKey(signingKey('k1', 100), 'system');
+        // Pre-published: k1 signs on until 1000.
+        await store.addSigningKey(signingKey('k2', 200), 'cli', { retireCurrentAt: 1000 });
+        expect((await store.listSigningKeys()).map((k) => [k.kid, k.retired_at])).toEqual([['k2', null], ['k1', 1000]]);
+        // A later pre-published key leaves the earlier retirement alone.
+        await store.addSigningKey(signingKey('k3', 300), 'cli', { retireCurrentAt: 2000 });
+        expect((await store.listSigningKeys()).map((k) => [k.kid, k.retired_at])).toEqual([['k3', null], ['k2', 2000], ['k1', 1000]]);
+        // One that must sign at 400 retires both at 400.
+        await store.addSigningKey(signingKey('k4', 400), 'cli', { retireCurrentAt: 400 });
+        expect((await store.listSigningKeys()).map((k) => [k.kid, k.retired_at])).toEqual([['k4', null], ['k3', 400], ['k2', 400], ['k1', 400]]);
+        const [entry] = await store.listAudit({ limit: 1 });
+        expect(entry).toMatchObject({ action: 'signing_key.add', target_id: 'k4', details: { retired: ['k1', 'k2', 'k3'] } });
       });
 
       it('a duplicate kid fails and leaves the active key active', async () => {
@@ -506,7 +541,7 @@ export function storeContractTests(
         await store.putProcedureVersion(procedureVersion('orders-exchange', `function result() { /* ${SCRIPT_BODY_MARKER} 2 */ }`), 'admin-a');
         await store.activateProcedureVersion('orders-exchange', 1, 'admin-b');
         await store.putClient(clientRecord(), 'admin-a');
-        await store.putClient(clientRecord({ client_secret_hash: `${SECRET_HASH_MARKER}-rotated`, scope: 'invoicing' }), 'admin-b');
+        await store.putClient(clientRecord({ client_secret_hash: `${SECRET_HASH_MARKER}-rotated`, scope: 'invoicing', access_token_format: 'opaque', refresh_token_ttl: 600 }), 'admin-b');
         await store.deleteClient('orders-api-client', 'admin-b');
         await store.deleteProcedure('orders-exchange', 'cli');
         await store.putTrustedIssuer(issuerRecord(), 'config');
@@ -533,7 +568,8 @@ export function storeContractTests(
           ['admin_key.set', 'system', 'admin_key', 'admin', null, null],
         ]);
         const replace = entries.find((e) => e.action === 'client.replace');
-        expect(replace?.details).toEqual({ changed: ['client_secret', 'scope'] });
+        // Every member the admin set is named, the newer ones too; the secret by name only.
+        expect(replace?.details).toEqual({ changed: ['access_token_format', 'client_secret', 'refresh_token_ttl', 'scope'] });
 
         // Filters: exact matches, combined, newest first, with `before` and `limit` still applied.
         const about = async (filter: Parameters<Store['listAudit']>[0]) => (await store.listAudit(filter)).map((e) => [e.action, e.actor]);

@@ -138,6 +138,37 @@ describe('SqliteStore on disk', () => {
     expect(versions.map((row) => row['version'])).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
+  it('upgrades a database of schema version 5 to 6: earlier procedure versions read back with no note, and keep their versions', async () => {
+    const dir = freshDir();
+    const v5 = rawDb(dir);
+    migrate(v5, 1, MIGRATIONS.filter((m) => m.version <= 5));
+    const source = 'function result() { return 1; }';
+    v5.exec('PRAGMA foreign_keys = ON');
+    v5.exec('BEGIN');
+    v5.prepare("INSERT INTO procedure_versions (id, version, flow, source, sha256, created_at, created_by) VALUES ('old', 1, 'oauth-token-client-credentials', ?, ?, 5, 'cli')").run(source, sha256Hex(source));
+    v5.prepare("INSERT INTO procedures (id, flow, active_version, latest_version, updated_at) VALUES ('old', 'oauth-token-client-credentials', 1, 1, 5)").run();
+    v5.exec('COMMIT');
+    v5.close();
+    const store = SqliteStore.open(dir);
+    open.push(store);
+    await store.migrate();
+    expect(await store.getActiveProcedure('old')).toEqual({
+      id: 'old',
+      version: 1,
+      flow: 'oauth-token-client-credentials',
+      source,
+      sha256: sha256Hex(source),
+      created_at: 5,
+      created_by: 'cli',
+      note: null,
+    });
+    const v2 = await store.putProcedureVersion({ id: 'old', flow: 'oauth-token-client-credentials', source: `${source}\n`, sha256: sha256Hex(`${source}\n`), note: 'after the upgrade' }, 'cli');
+    expect(v2).toMatchObject({ version: 2, note: 'after the upgrade' });
+    const versions = rawDb(dir).prepare('SELECT version FROM schema_version ORDER BY version').all();
+    expect(versions.map((row) => row['version'])).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(6);
+  });
+
   it('a full database is StoreUnavailableError (answered 503), and the store serves again once there is room', async () => {
     const dir = freshDir();
     const store = SqliteStore.open(dir);
