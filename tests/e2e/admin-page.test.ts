@@ -1,7 +1,9 @@
 /**
  * End to end: the admin page at /admin/ of a real `tokenproc serve`, driven in headless Chromium.
  * Sign in, upload a procedure with a syntax error, see the error at its line, fix it, publish,
- * dry-run and read the decoded token, publish a second version, roll back, read the audit trail.
+ * dry-run and read the decoded token, publish a second version after reading its diff and giving a
+ * change note, roll back (cancelling once), filter and page the audit trail, search in the editor,
+ * and see a viewer key's read-only page.
  * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it).
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
@@ -57,6 +59,9 @@ ${extraClaim}  logger.info('exchanging for {}', tokenData.sub);
 }
 const VERSION_1 = procedureSource('');
 const VERSION_2 = procedureSource("  tokenData.department = 'sales';\n");
+const DEPARTMENT_LINE = "  tokenData.department = 'sales';";
+const PUBLISH_NOTE = 'Adds the department claim for the sales dashboards';
+const ROLLBACK_NOTE = 'Roll back: the dashboards are not ready';
 
 describe('admin web page in headless Chromium', () => {
   let server: ServerProcess | undefined;
@@ -136,6 +141,25 @@ describe('admin web page in headless Chromium', () => {
     await page.keyboard.insertText(text);
   }
 
+  /** Publish opens the confirmation dialog; confirms it (with a note when given). */
+  async function publishAndConfirm(note = ''): Promise<void> {
+    await page.locator('#publish').click();
+    await page.locator('#change-dialog').waitFor();
+    if (note) await page.locator('#change-note').fill(note);
+    await page.locator('#change-confirm').click();
+    await page.locator('#change-dialog').waitFor({ state: 'detached' });
+  }
+
+  async function activeVersion(): Promise<number> {
+    return ((await adminApi('GET', `/procedures/${PROCEDURE_ID}`)) as { version: number }).version;
+  }
+
+  async function signInWith(key: string): Promise<void> {
+    await page.locator('#admin-key').fill(key);
+    await page.locator('#signin-submit').click();
+    await page.locator('#nav').waitFor();
+  }
+
   async function editorText(): Promise<string> {
     const lines = await page.locator('#editor .cm-content .cm-line').allTextContents();
     return lines.join('\n');
@@ -190,6 +214,9 @@ describe('admin web page in headless Chromium', () => {
       await page.locator('#procedure-file').setInputFiles({ name: 'broken.js', mimeType: 'text/javascript', buffer: Buffer.from(BROKEN_SOURCE) });
       await page.locator('#editor .cm-content', { hasText: "split(' ';" }).waitFor();
       await page.locator('#publish').click();
+      // The dialog warns of the editor's own syntax error before anything is sent.
+      await page.locator('#change-facts', { hasText: 'syntax error' }).waitFor();
+      await page.locator('#change-confirm').click();
       await page.locator('#publish-status[data-kind="error"]', { hasText: 'Not published' }).waitFor();
       const errors = await page.locator('#compile-errors li').allTextContents();
       expect(errors.length).toBeGreaterThan(0);
@@ -205,6 +232,10 @@ describe('admin web page in headless Chromium', () => {
     await step('fix and publish', async () => {
       await replaceEditorText(VERSION_1);
       await page.locator('#publish').click();
+      // A first version is compared with nothing: every line is added.
+      await page.locator('#change-facts', { hasText: 'first version' }).waitFor();
+      expect(await page.locator('#change-diff tr.diff-add').count()).toBe(VERSION_1.trimEnd().split('\n').length);
+      await page.locator('#change-confirm').click();
       await page.locator('#publish-status[data-kind="ok"]', { hasText: 'Published version 1' }).waitFor();
       expect(await page.locator('#compile-errors li').count()).toBe(0);
       await page.locator('#versions-table tr[data-version="1"] .badge', { hasText: 'active' }).waitFor();
@@ -225,12 +256,44 @@ describe('admin web page in headless Chromium', () => {
   });
 
   it('publishes a second version, then rolls back to the first', async () => {
-    await step('publish v2', async () => {
+    await step('publish v2: the dialog shows the diff, and the note is kept', async () => {
       await replaceEditorText(VERSION_2);
       await page.locator('#publish').click();
+      await page.locator('#change-dialog').waitFor();
+      // The one added line, with its new line number (7), and nothing removed.
+      const added = page.locator('#change-diff tr.diff-add');
+      expect(await added.count()).toBe(1);
+      expect(await added.locator('.diff-text').textContent()).toBe(DEPARTMENT_LINE);
+      expect((await added.locator('.diff-num').allTextContents()).map((t) => t.trim())).toEqual(['', '7']);
+      expect(await page.locator('#change-diff tr.diff-del').count()).toBe(0);
+      await expect(page.locator('#change-diff tr.diff-hunk').textContent()).resolves.toBe('@@ -4,6 +4,7 @@');
+      await expect(page.locator('#change-diff-summary').textContent()).resolves.toBe('1 line added, 0 removed.');
+      expect(await page.locator('#change-dialog').textContent()).toContain('active version 1');
+      await page.locator('#change-note').fill(PUBLISH_NOTE);
+      await page.locator('#change-confirm').click();
       await page.locator('#publish-status[data-kind="ok"]', { hasText: 'Published version 2' }).waitFor();
+      expect(await page.locator('#change-dialog').count()).toBe(0);
+      await page.locator('#versions-table tr[data-version="2"] .version-note', { hasText: PUBLISH_NOTE }).waitFor();
+      const stored = (await adminApi('GET', `/procedures/${PROCEDURE_ID}/versions`)) as Array<{ version: number; note: string | null }>;
+      expect(stored.find((v) => v.version === 2)?.note).toBe(PUBLISH_NOTE);
+      expect(stored.find((v) => v.version === 1)?.note ?? null).toBeNull();
       const claims = await dryRunClaims();
       expect(claims['department']).toBe('sales');
+    });
+    await step('the editor searches with Ctrl-F', async () => {
+      await page.locator('#editor .cm-content').click();
+      await page.keyboard.press('ControlOrMeta+F');
+      const field = page.locator('#editor .cm-search input[name="search"]');
+      await field.waitFor();
+      // The search field has the focus (a string: the test's types have no DOM).
+      await expect(page.evaluate('document.activeElement && document.activeElement.closest(".cm-search") && document.activeElement.name')).resolves.toBe('search');
+      // Typed as a user does: the panel takes the query on key up.
+      await page.keyboard.type('department');
+      await page.keyboard.press('Enter');
+      // Enter selects the next match, marked as the selected one.
+      await expect(page.locator('#editor .cm-searchMatch-selected').textContent()).resolves.toBe('department');
+      await page.keyboard.press('Escape');
+      await page.locator('#editor .cm-search').waitFor({ state: 'detached' });
     });
     await step('usable at 1024 px: the versions table is not clipped', async () => {
       await page.setViewportSize({ width: 1024, height: 800 });
@@ -250,12 +313,49 @@ describe('admin web page in headless Chromium', () => {
       // timeStyle "long" ends the time with the zone's name or offset (UTC, GMT+1, PST...).
       expect(created ?? '').toMatch(/\d{1,2}:\d{2}:\d{2}(?:\s*[AP]M)?\s+(?:UTC|GMT[+-]?\d*|[A-Z]{3,5}|[+-]\d{1,2}(?::?\d{2})?)/);
     });
-    await step('roll back', async () => {
+    await step('activating version 1 shows the diff; cancelling changes nothing', async () => {
       await page.locator('#activate-v1').click();
+      await page.locator('#change-dialog').waitFor();
+      const removed = page.locator('#change-diff tr.diff-del');
+      expect(await removed.count()).toBe(1);
+      expect(await removed.locator('.diff-text').textContent()).toBe(DEPARTMENT_LINE);
+      expect((await removed.locator('.diff-num').allTextContents()).map((t) => t.trim())).toEqual(['7', '']);
+      expect(await page.locator('#change-diff tr.diff-add').count()).toBe(0);
+      // The version's own note is shown with it.
+      expect(await page.locator('#change-facts').textContent()).toMatch(/Version 1 was published .+ by admin:/);
+      await page.locator('#change-note').fill('not this time');
+      await page.locator('#change-cancel').click();
+      await page.locator('#change-dialog').waitFor({ state: 'detached' });
+      await page.locator('#versions-status', { hasText: 'Nothing changed' }).waitFor();
+      expect(await activeVersion()).toBe(2);
+      await page.locator('#versions-table tr[data-version="2"] .badge', { hasText: 'active' }).waitFor();
+      // Escape cancels too.
+      await page.locator('#activate-v1').click();
+      await page.locator('#change-dialog').waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('#change-dialog').waitFor({ state: 'detached' });
+      expect(await activeVersion()).toBe(2);
+    });
+    await step('roll back with a note', async () => {
+      await page.locator('#activate-v1').click();
+      await page.locator('#change-dialog').waitFor();
+      await page.locator('#change-note').fill(ROLLBACK_NOTE);
+      await page.locator('#change-confirm').click();
       await page.locator('#versions-status[data-kind="ok"]', { hasText: 'Version 1 is now active' }).waitFor();
       await page.locator('#versions-table tr[data-version="1"] .badge', { hasText: 'active' }).waitFor();
       await page.locator('#publish-status', { hasText: 'Editor shows version 1' }).waitFor();
       expect(await editorText()).not.toContain('department');
+      // Loading a version is not an edit: undo has nothing to take back; a typed edit it does.
+      const loaded = await editorText();
+      await page.locator('#editor .cm-content').click();
+      await page.keyboard.press('ControlOrMeta+Z');
+      expect(await editorText()).toBe(loaded);
+      await page.keyboard.press('ControlOrMeta+End');
+      await page.keyboard.type('// typed');
+      await page.locator('#dirty-indicator').waitFor();
+      await page.keyboard.press('ControlOrMeta+Z');
+      expect(await editorText()).toBe(loaded);
+      await page.locator('#dirty-indicator').waitFor({ state: 'hidden' });
       const stored = (await adminApi('GET', `/procedures/${PROCEDURE_ID}`)) as { version: number };
       expect(stored.version).toBe(1);
       const claims = await dryRunClaims();
@@ -273,6 +373,54 @@ describe('admin web page in headless Chromium', () => {
       expect(texts.length).toBeGreaterThanOrEqual(3);
       expect(texts.some((t) => /v2\s*→\s*v1/.test(t))).toBe(true);
       expect(await page.locator('body').textContent()).not.toContain(ADMIN_KEY);
+      // The change notes, from the entries' details.
+      await expect(page.locator('#audit-table tr[data-action="procedure.activate"] .audit-note').first().textContent()).resolves.toBe(ROLLBACK_NOTE);
+      await expect(page.locator('#audit-table tr[data-action="procedure.upload"] .audit-note').first().textContent()).resolves.toBe(PUBLISH_NOTE);
+    });
+    await step('the procedure page links to its audit trail', async () => {
+      await page.goto(`${server?.origin}/admin/#/procedures/${PROCEDURE_ID}`);
+      await page.locator('#procedure-audit-link').click();
+      await page.waitForURL(/#\/audit\?target_type=procedure&target_id=orders-exchange$/);
+      await page.locator('#audit-table[aria-busy="false"]').waitFor();
+      await expect(page.locator('#audit-target-type').inputValue()).resolves.toBe('procedure');
+      await expect(page.locator('#audit-target-id').inputValue()).resolves.toBe(PROCEDURE_ID);
+      await page.locator('#audit-table tbody tr').first().waitFor();
+      const targets = await page.locator('#audit-table tbody tr').allTextContents();
+      expect(targets).toHaveLength(3);
+      for (const t of targets) expect(t).toContain(PROCEDURE_ID);
+    });
+    await step('filter by target id and page through with a small limit', async () => {
+      // Another procedure's entry, which the filter must leave out.
+      await adminApi('PUT', '/procedures/other-procedure', { flow: 'oauth-token-oauth-token-exchange', source: VERSION_1 });
+      await page.goto(`${server?.origin}/admin/#/audit?limit=2`);
+      await page.locator('#audit-table[aria-busy="false"] tbody tr').first().waitFor();
+      await page.locator('#audit-target-id').fill(PROCEDURE_ID);
+      await page.locator('#audit-apply').click();
+      await page.waitForURL(/#\/audit\?target_id=orders-exchange&limit=2$/);
+      await page.locator('#audit-filter-summary', { hasText: 'target id = orders-exchange' }).waitFor();
+      await page.locator('#audit-table[aria-busy="false"]').waitFor();
+      await page.locator('#audit-page', { hasText: 'Page 1' }).waitFor();
+      const firstPage = page.locator('#audit-table tbody tr');
+      await firstPage.first().waitFor();
+      expect(await firstPage.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')))).toEqual(['procedure.activate', 'procedure.upload']);
+      const firstIds = await firstPage.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+      expect(await page.locator('#audit-newer').isDisabled()).toBe(true);
+      await page.locator('#audit-next').click();
+      await page.locator('#audit-page', { hasText: 'Page 2' }).waitFor();
+      const second = await page.locator('#audit-table tbody tr').allTextContents();
+      expect(second).toHaveLength(1);
+      expect(second[0]).toContain(PROCEDURE_ID);
+      expect(second[0]).toMatch(/procedure\.upload/);
+      expect(await page.locator('#audit-next').isDisabled()).toBe(true);
+      await page.locator('#audit-newer').click();
+      await page.locator('#audit-page', { hasText: 'Page 1' }).waitFor();
+      await expect(page.locator('#audit-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')))).resolves.toEqual(firstIds);
+      // The link reproduces the view.
+      await page.goto(`${server?.origin}/admin/#/audit?target_id=other-procedure`);
+      await page.locator('#audit-filter-summary', { hasText: 'target id = other-procedure' }).waitFor();
+      await page.locator('#audit-table[aria-busy="false"] tbody tr', { hasText: 'other-procedure' }).first().waitFor();
+      expect(await page.locator('#audit-table tbody tr').count()).toBe(1);
+      await adminApi('DELETE', '/procedures/other-procedure');
     });
   });
 
@@ -284,7 +432,7 @@ describe('admin web page in headless Chromium', () => {
       await page.locator('#new-procedure-open').click();
       await page.locator('#editor .cm-content', { hasText: 'function result' }).waitFor();
       await replaceEditorText(VERSION_1.replace('context.getPresentedSubjectToken()', 'context.getPresentedSubjectTokens()'));
-      await page.locator('#publish').click();
+      await publishAndConfirm();
       await page.locator('#publish-status[data-kind="warning"]', { hasText: 'Published version 1' }).waitFor();
       const warnings = await page.locator('#lint-warnings li').allTextContents();
       expect(warnings).toEqual([
@@ -305,6 +453,37 @@ describe('admin web page in headless Chromium', () => {
       await page.goto(`${server?.origin}/admin/#/procedures/linted-exchange`);
       await page.locator('#procedure-clients li', { hasText: 'No client uses this procedure yet.' }).waitFor();
       expect(await page.locator('#dryrun-client').inputValue()).toBe('');
+    });
+  });
+
+  it('shows a viewer key the procedure without the buttons that change it', async () => {
+    await step('viewer', async () => {
+      const { key } = (await adminApi('POST', '/admin-keys', { name: 'e2e-viewer', role: 'viewer' })) as { key: string };
+      await page.locator('#signout').click();
+      await signInWith(key);
+      await page.goto(`${server?.origin}/admin/#/procedures/${PROCEDURE_ID}`);
+      await page.locator('#procedure-page[data-role="viewer"]').waitFor();
+      await page.locator('#versions-table tr[data-version="2"]').waitFor();
+      expect(await page.locator('#publish').isVisible()).toBe(false);
+      expect(await page.locator('#delete-procedure').isVisible()).toBe(false);
+      expect(await page.locator('#dryrun').isVisible()).toBe(false);
+      expect(await page.locator('#procedure-file').count()).toBe(1);
+      expect(await page.locator('[id^="activate-v"]').count()).toBe(0);
+      expect(await page.locator('#readonly-notice').isVisible()).toBe(true);
+      // Reading the history (and its notes) is what a viewer is for.
+      await page.locator('#versions-table tr[data-version="2"] .version-note', { hasText: PUBLISH_NOTE }).waitFor();
+      // Ctrl+S does not publish either.
+      await page.locator('#editor .cm-content').click();
+      await page.keyboard.press('ControlOrMeta+S');
+      expect(await page.locator('#change-dialog').count()).toBe(0);
+      // An admin key sees them again.
+      await page.locator('#signout').click();
+      await signInWith(ADMIN_KEY);
+      await page.goto(`${server?.origin}/admin/#/procedures/${PROCEDURE_ID}`);
+      await page.locator('#procedure-page[data-role="admin"]').waitFor();
+      expect(await page.locator('#publish').isVisible()).toBe(true);
+      expect(await page.locator('#delete-procedure').isVisible()).toBe(true);
+      expect(await page.locator('#activate-v2').isVisible()).toBe(true);
     });
   });
 

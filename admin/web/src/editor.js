@@ -1,8 +1,9 @@
 // @ts-check
 // The procedure editor: CodeMirror 6 with JavaScript highlighting, live syntax errors from the
 // parser, and the server's compile errors shown at their line in the lint gutter.
-// The few editing commands below stand in for @codemirror/commands, which is not installed.
-import { EditorState, StateEffect, StateField, Annotation, EditorSelection } from '@codemirror/state';
+// Editing commands, undo history and the key bindings are @codemirror/commands'; search (Ctrl-F)
+// is @codemirror/search's panel.
+import { EditorState, StateEffect, StateField, Annotation, EditorSelection, Compartment } from '@codemirror/state';
 import {
   EditorView,
   keymap,
@@ -18,12 +19,11 @@ import {
   indentOnInput,
   syntaxTree,
   indentUnit,
-  getIndentation,
-  indentString,
 } from '@codemirror/language';
 import { javascript } from '@codemirror/lang-javascript';
 import { linter, lintGutter, forceLinting } from '@codemirror/lint';
-import { history, undo, redo } from './history.js';
+import { history, historyKeymap, defaultKeymap, indentWithTab } from '@codemirror/commands';
+import { search, searchKeymap, highlightSelectionMatches } from '@codemirror/search';
 
 /** @import { Diagnostic } from '@codemirror/lint' */
 /** @import { Text } from '@codemirror/state' */
@@ -98,78 +98,13 @@ function syntaxErrors(state) {
 }
 
 /**
- * Indents the selected lines (or inserts an indent at the cursor) by one unit.
- * @param {EditorView} view
- */
-function indentMore(view) {
-  const unit = view.state.facet(indentUnit);
-  const { state } = view;
-  if (state.selection.ranges.every((r) => r.empty)) {
-    view.dispatch(state.replaceSelection(unit), { scrollIntoView: true, userEvent: 'input.indent' });
-    return true;
-  }
-  view.dispatch({ changes: linesOf(state).map((line) => ({ from: line.from, insert: unit })), userEvent: 'input.indent' });
-  return true;
-}
-
-/**
- * Removes up to one indent unit from the start of each selected line.
- * @param {EditorView} view
- */
-function indentLess(view) {
-  const unit = view.state.facet(indentUnit);
-  const changes = linesOf(view.state).flatMap((line) => {
-    const leading = /^[ \t]*/.exec(line.text)?.[0].length ?? 0;
-    const remove = Math.min(leading, unit.length);
-    return remove > 0 ? [{ from: line.from, to: line.from + remove }] : [];
-  });
-  if (changes.length > 0) view.dispatch({ changes, userEvent: 'delete.dedent' });
-  return true;
-}
-
-/**
- * Enter: a new line indented as the syntax tree suggests (or like the current line).
- * @param {EditorView} view
- */
-function newlineAndIndent(view) {
-  const { state } = view;
-  const transaction = state.changeByRange((range) => {
-    const line = state.doc.lineAt(range.from);
-    const column = getIndentation(state, range.from) ?? (/^[ \t]*/.exec(line.text)?.[0].length ?? 0);
-    const insert = `\n${indentString(state, column)}`;
-    return { changes: { from: range.from, to: range.to, insert }, range: EditorSelection.cursor(range.from + insert.length) };
-  });
-  view.dispatch(transaction, { scrollIntoView: true, userEvent: 'input' });
-  return true;
-}
-
-/** @param {EditorView} view */
-function selectAll(view) {
-  view.dispatch({ selection: { anchor: 0, head: view.state.doc.length }, userEvent: 'select' });
-  return true;
-}
-
-/** @param {EditorState} state */
-function linesOf(state) {
-  /** @type {Map<number, import('@codemirror/state').Line>} */
-  const lines = new Map();
-  for (const range of state.selection.ranges) {
-    for (let pos = range.from; pos <= range.to; ) {
-      const line = state.doc.lineAt(pos);
-      lines.set(line.from, line);
-      pos = line.to + 1;
-    }
-  }
-  return [...lines.values()];
-}
-
-/**
  * @typedef {object} ProcedureEditor
  * @property {EditorView} view
  * @property {() => string} getSource
  * @property {(source: string) => void} load replaces the document (not an edit: no undo step)
  * @property {(errors: CompileError[]) => void} showCompileErrors
  * @property {(line: number, column: number) => void} focusAt
+ * @property {() => number} syntaxErrorCount what the editor's own parser finds now
  * @property {() => void} destroy
  */
 
@@ -179,6 +114,9 @@ function linesOf(state) {
  * @returns {ProcedureEditor}
  */
 export function createProcedureEditor(parent, { source, label, onChange, onSave }) {
+  // The undo history sits in a compartment so that loading a document can drop it: taking the
+  // extension out discards its state, putting it back starts an empty history.
+  const undoHistory = new Compartment();
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -188,7 +126,7 @@ export function createProcedureEditor(parent, { source, label, onChange, onSave 
         highlightActiveLineGutter(),
         highlightActiveLine(),
         drawSelection(),
-        history(),
+        undoHistory.of(history()),
         indentOnInput(),
         bracketMatching(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
@@ -202,15 +140,14 @@ export function createProcedureEditor(parent, { source, label, onChange, onSave 
           needsRefresh: (update) =>
             update.transactions.some((tr) => tr.effects.some((e) => e.is(setServerErrors))),
         }),
+        search({ top: true }),
+        highlightSelectionMatches(),
         keymap.of([
-          { key: 'Mod-z', run: undo, preventDefault: true },
-          { key: 'Mod-y', run: redo, preventDefault: true },
-          { key: 'Mod-Shift-z', run: redo, preventDefault: true },
-          { key: 'Enter', run: newlineAndIndent },
-          { key: 'Mod-a', run: selectAll },
-          { key: 'Tab', run: indentMore },
-          { key: 'Shift-Tab', run: indentLess },
           { key: 'Mod-s', run: () => (onSave(), true), preventDefault: true },
+          ...searchKeymap,
+          ...historyKeymap,
+          ...defaultKeymap,
+          indentWithTab,
         ]),
         EditorView.contentAttributes.of({ 'aria-label': label }),
         EditorView.cspNonce.of(cspNonce()),
@@ -229,9 +166,10 @@ export function createProcedureEditor(parent, { source, label, onChange, onSave 
     load(text) {
       view.dispatch({
         changes: { from: 0, to: view.state.doc.length, insert: text },
-        effects: setServerErrors.of([]),
-        annotations: [loadedFromServer.of(true), history.reset.of(true)],
+        effects: [setServerErrors.of([]), undoHistory.reconfigure([])],
+        annotations: loadedFromServer.of(true),
       });
+      view.dispatch({ effects: undoHistory.reconfigure(history()) });
     },
     showCompileErrors(errors) {
       const doc = view.state.doc;
@@ -243,6 +181,7 @@ export function createProcedureEditor(parent, { source, label, onChange, onSave 
       view.dispatch({ selection: EditorSelection.cursor(from), scrollIntoView: true });
       view.focus();
     },
+    syntaxErrorCount: () => syntaxErrors(view.state).length,
     destroy: () => view.destroy(),
   };
 }

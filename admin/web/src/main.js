@@ -8,6 +8,10 @@ import { renderProcedures } from './views/procedures.js';
 import { renderProcedure } from './views/procedure.js';
 import { renderClients } from './views/clients.js';
 import { renderAudit } from './views/audit.js';
+// Configuration screens (clients above, and these).
+import { renderTrustedIssuers } from './views/trusted-issuers.js';
+import { renderSigningKeys } from './views/signing-keys.js';
+import { renderAdminKeys } from './views/admin-keys.js';
 
 const app = must(document, '#app', HTMLElement);
 const nav = must(document, '#nav', HTMLElement);
@@ -58,9 +62,15 @@ function route() {
   } else if (section === 'procedures') {
     renderProcedures(app);
   } else if (section === 'clients') {
-    renderClients(app);
+    renderClients(app, id, query);
+  } else if (section === 'trusted-issuers') {
+    renderTrustedIssuers(app, id, query);
+  } else if (section === 'signing-keys') {
+    renderSigningKeys(app);
+  } else if (section === 'admin-keys') {
+    renderAdminKeys(app);
   } else if (section === 'audit') {
-    renderAudit(app);
+    renderAudit(app, query);
   } else {
     location.replace('#/procedures');
   }
