@@ -10,9 +10,10 @@ import { validateAdminKeyBody } from '../../server/schemas/validate.ts';
 import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag } from './http.ts';
 import type { AdminContext } from './context.ts';
 import { answerList } from './pagination.ts';
+import { answer, type AdminKeyBody, type AdminKeyCreatedBody } from './bodies.ts';
 
 /** What the API shows of a key: never the key nor its hash. */
-export function publicAdminKey(key: AdminKeyRecord): { name: string; role: AdminKeyRecord['role']; created_at: number } {
+export function publicAdminKey(key: AdminKeyRecord): AdminKeyBody {
   return { name: key.name, role: key.role, created_at: key.created_at };
 }
 
@@ -39,7 +40,7 @@ export function adminKeyRoutes({ runtime, committed }: AdminContext): Router {
     const record: AdminKeyRecord = { name, role, key_hash: hashAdminKey(key), created_at: Math.floor(Date.now() / 1000) };
     if (!(await store.createAdminKey(record, actorOf(res)))) return sendAdminError(res, 'conflict', `An admin key named ${name} exists; delete it first`);
     await committed();
-    res.status(201).json({ name, role, key });
+    answer<AdminKeyCreatedBody>(res, { name, role, key }, 201);
   }));
 
   router.delete('/:name', route(async (req, res) => {

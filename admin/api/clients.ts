@@ -11,7 +11,9 @@ import { checkClientReferences, clientRecordFrom, publicClient } from '../../ser
 import { validateClientBody } from '../../server/schemas/validate.ts';
 import { actorOf, param, preconditionOf, route, sendAdminError, sendWithEtag, withoutReadOnly } from './http.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
+import { fail, ok } from '../../sandbox/protocol.ts';
 import { answerList } from './pagination.ts';
+import { answer, type ClientWrittenBody, type SecretRotatedBody } from './bodies.ts';
 import { patchResource, type PatchBuild } from './patch.ts';
 
 /** Members a client's GET shows that the server sets itself. */
@@ -27,14 +29,15 @@ async function buildClient(clientId: string, body: unknown, store: Store, existi
   // The path names the client; the body may repeat the id but need not.
   const withId = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('client_id' in raw) ? { ...raw, client_id: clientId } : raw;
   const validated = validateClientBody(withId);
-  if (!validated.ok) return { ok: false, message: validated.error.message, field: validated.error.field };
+  if (!validated.ok) return validated;
   const input = validated.value;
-  if (input.client_id !== clientId) return { ok: false, message: 'client_id in the body differs from the one in the path', field: '/client_id' };
-  const reference = await checkClientReferences(input, store);
-  if (reference) return { ok: false, message: reference.message, field: reference.field };
+  if (input.client_id !== clientId) return fail({ message: 'client_id in the body differs from the one in the path', field: '/client_id' });
+  const references = await checkClientReferences(input, store);
+  if (!references.ok) return references;
   const built = await clientRecordFrom(clientId, input, existing);
-  if ('status' in built) return { ok: false, message: built.message, field: built.field };
-  return { ok: true, record: built.record, ...(built.generatedSecret ? { extra: { client_secret: built.generatedSecret } } : {}) };
+  if (!built.ok) return built;
+  const { record, generatedSecret } = built.value;
+  return ok({ record, ...(generatedSecret ? { extra: { client_secret: generatedSecret } } : {}) });
 }
 
 export function clientRoutes({ runtime, committed }: AdminContext): Router {
@@ -54,17 +57,18 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
   router.put('/:clientId', route(async (req, res) => {
     const clientId = param(req, 'clientId');
     const built = await buildClient(clientId, req.body, store, await store.getClient(clientId));
-    if (!built.ok) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
+    if (!built.ok) return sendAdminError(res, 'invalid_request', built.error.message, { field: built.error.field });
+    const { record, extra } = built.value;
     let created: boolean;
     try {
-      ({ created } = await store.putClient(built.record, actorOf(res), preconditionOf(req)));
+      ({ created } = await store.putClient(record, actorOf(res), preconditionOf(req)));
     } catch (err) {
       // The reference check above can race a concurrent procedure delete; the store has the last word.
       if (isStoreConflictError(err)) return sendAdminError(res, 'invalid_request', err.message, { field: '/procedures' });
       throw err;
     }
     await committed();
-    res.status(created ? 201 : 200).json({ ...publicClient(built.record), ...(built.extra ?? {}) });
+    answer<ClientWrittenBody>(res, { ...publicClient(record), ...(extra ?? {}) }, created ? 201 : 200);
   }));
 
   router.patch('/:clientId', route(async (req, res) => {
@@ -103,7 +107,7 @@ export function clientRoutes({ runtime, committed }: AdminContext): Router {
     await store.putClient(record, actorOf(res), preconditionOf(req));
     runtime.authenticator.forgetVerifiedSecrets();
     await committed();
-    res.json({ client_id: existing.client_id, client_secret: secret });
+    answer<SecretRotatedBody>(res, { client_id: existing.client_id, client_secret: secret });
   }));
 
   router.delete('/:clientId', route(async (req, res) => {

@@ -6,17 +6,18 @@ import { Router } from 'express';
 import { exportConfig, ConfigImportError, importConfig } from '../../server/configuration/config-document.ts';
 import { actorOf, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
+import { answer, type ConfigDocumentBody, type ConfigImportBody } from './bodies.ts';
 
 export function configDocumentRoutes({ runtime, committed }: AdminContext): Router {
   const router = Router();
   router.get('/', route(async (_req, res) => {
-    res.json(await exportConfig(runtime.store));
+    answer<ConfigDocumentBody>(res, await exportConfig(runtime.store));
   }));
   router.put('/', route(async (req, res) => {
     try {
       const summary = await importConfig(runtime, req.body, actorOf(res));
       await committed();
-      res.json(summary);
+      answer<ConfigImportBody>(res, summary);
     } catch (err) {
       if (err instanceof ConfigImportError) return sendAdminError(res, 'invalid_request', err.message, { field: err.field });
       throw err;

@@ -87,7 +87,7 @@ export function preconditionOf(req: Request): Precondition | undefined {
 }
 
 /** Answers a single stored resource with its ETag (taken from the stored record, which may hold more than `body` shows). */
-export function sendWithEtag(res: Response, stored: unknown, body: unknown): void {
+export function sendWithEtag<B>(res: Response, stored: object, body: B): void {
   res.setHeader('ETag', entityTag(stored));
   res.json(body);
 }

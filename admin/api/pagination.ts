@@ -8,6 +8,7 @@
 import type { Request, Response } from 'express';
 import type { KeyPage } from '../../server/store/types.ts';
 import { sendAdminError } from './http.ts';
+import { answer, type PageBody } from './bodies.ts';
 
 export const DEFAULT_PAGE_LIMIT = 100;
 /** Below the store's audit cap (1000), so one more record than a page always fits in a query. */
@@ -75,26 +76,26 @@ export function storePage(page: PageRequest): KeyPage {
 }
 
 /** Answers `{items, next_cursor}` from records fetched with storePage (at most limit + 1 of them). */
-export function sendPage<R>(res: Response, list: ListName, page: PageRequest, records: readonly R[], keyOf: (record: R) => string, view: (record: R) => unknown): void {
+export function sendPage<R, V>(res: Response, list: ListName, page: PageRequest, records: readonly R[], keyOf: (record: R) => string, view: (record: R) => V): void {
   const items = records.slice(0, page.limit);
   const last = items.at(-1);
   const next_cursor = records.length > page.limit && last !== undefined ? encodeCursor(list, keyOf(last)) : null;
-  res.json({ items: items.map(view), next_cursor });
+  answer<PageBody<V>>(res, { items: items.map(view), next_cursor });
 }
 
 /** A list route: the bare array without paging parameters, else one page. */
-export async function answerList<R>(
+export async function answerList<R, V>(
   req: Request,
   res: Response,
   list: Exclude<ListName, 'audit' | 'signing-keys'>,
   fetch: (page?: KeyPage) => Promise<R[]>,
   keyOf: (record: R) => string,
-  view: (record: R) => unknown,
+  view: (record: R) => V,
 ): Promise<void> {
   const parsed = readPage(req, list);
   if (!parsed.ok) return sendAdminError(res, 'invalid_request', parsed.message, { field: parsed.field });
   if (parsed.page === null) {
-    res.json((await fetch()).map(view));
+    answer<V[]>(res, (await fetch()).map(view));
     return;
   }
   sendPage(res, list, parsed.page, await fetch(storePage(parsed.page)), keyOf, view);

@@ -4,7 +4,7 @@
  * client uses the procedure). Every upload is a new immutable version.
  */
 import { Router } from 'express';
-import type { FlowId, ProcedureVersion } from '../../server/store/types.ts';
+import type { ProcedureVersion } from '../../server/store/types.ts';
 import { isStoreConflictError } from '../../server/store/errors.ts';
 import { validateProcedureUploadBody, validateProcedureActivateBody, validateProcedureDryRunBody } from '../../server/schemas/validate.ts';
 import { sha256Hex } from '../../server/configuration/records.ts';
@@ -12,8 +12,9 @@ import { procedureWarnings } from '../../server/cli/authoring/lint.ts';
 import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag } from './http.ts';
 import type { AdminContext } from './context.ts';
 import { answerList } from './pagination.ts';
+import { answer, type DryRunBody, type ProcedureHistoryItem, type UploadBody, type VersionSummaryBody } from './bodies.ts';
 
-export function versionSummary(v: ProcedureVersion): { id: string; version: number; sha256: string; flow: FlowId } {
+export function versionSummary(v: ProcedureVersion): VersionSummaryBody {
   return { id: v.id, version: v.version, sha256: v.sha256, flow: v.flow };
 }
 
@@ -37,7 +38,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     const versions = await store.listProcedureVersions(id);
     if (versions.length === 0) return sendAdminError(res, 'not_found', 'No such procedure');
     const active = await store.getActiveProcedure(id);
-    res.json(versions.map(({ source: _source, ...v }) => ({ ...v, active: v.version === active?.version })));
+    answer<ProcedureHistoryItem[]>(res, versions.map(({ source: _source, ...v }) => ({ ...v, active: v.version === active?.version })));
   }));
 
   router.get('/:id/versions/:version', route(async (req, res) => {
@@ -62,7 +63,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     try {
       const version = await store.putProcedureVersion({ id, flow, source, sha256: sha256Hex(source), ...(note !== undefined ? { note } : {}) }, actorOf(res), preconditionOf(req));
       await committed();
-      res.status(version.version === 1 ? 201 : 200).json({ ...versionSummary(version), warnings });
+      answer<UploadBody>(res, { ...versionSummary(version), warnings }, version.version === 1 ? 201 : 200);
     } catch (err) {
       if (isStoreConflictError(err)) return sendAdminError(res, err.code, err.message);
       throw err;
@@ -75,7 +76,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
     const version = await store.activateProcedureVersion(param(req, 'id'), validated.value.version, actorOf(res), preconditionOf(req), validated.value.note);
     if (!version) return sendAdminError(res, 'not_found', 'No such procedure version');
     await committed();
-    res.json(versionSummary(version));
+    answer<VersionSummaryBody>(res, versionSummary(version));
   }));
 
   router.post('/:id/dry-run', route(async (req, res) => {
@@ -115,7 +116,7 @@ export function procedureRoutes({ runtime, committed, localRunner }: AdminContex
       params,
       trustedIssuers: [...runtime.cache.snapshot.trustedIssuers],
     });
-    res.json({
+    answer<DryRunBody>(res, {
       status: result.status,
       body: result.body,
       issued: result.issued.map(({ kind, header, claims }) => ({ kind, header, claims })),

@@ -18,6 +18,7 @@ import { documentedOperations } from './openapi.ts';
 import { route, sendAdminError, param } from './http.ts';
 import { createAdminContext } from './context.ts';
 import { DEFAULT_PAGE_LIMIT, readPage, sendPage } from './pagination.ts';
+import { answer, type AuditEntryBody, type CallerBody } from './bodies.ts';
 import { isSchemaName, loadSchema, SCHEMA_NAMES } from '../../server/schemas/validate.ts';
 import { isStoreUnavailableError } from '../../server/store/errors.ts';
 import type { AuditFilter } from '../../server/store/types.ts';
@@ -63,10 +64,10 @@ export function createAdminRouter(runtime: Runtime): Router {
 
   // Schemas are public documentation: no key needed to read them.
   router.get('/schemas', (_req, res) => {
-    res.json([...SCHEMA_NAMES]);
+    answer<string[]>(res, [...SCHEMA_NAMES]);
   });
   router.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
+    answer<Record<string, unknown>>(res, openApiDocument());
   });
   router.get('/schemas/:name', (req, res) => {
     const name = param(req, 'name');
@@ -105,7 +106,7 @@ export function createAdminRouter(runtime: Runtime): Router {
 
   router.get('/me', (_req, res) => {
     const caller = res.locals.adminCaller as AdminCaller;
-    res.json({ actor: caller.actor, role: caller.role });
+    answer<CallerBody>(res, { actor: caller.actor, role: caller.role });
   });
   router.use('/signing-keys', signingKeyRoutes(context));
 
@@ -131,7 +132,7 @@ export function createAdminRouter(runtime: Runtime): Router {
     if (req.query.cursor === undefined) {
       const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
       const before = req.query.before !== undefined ? Number(req.query.before) : undefined;
-      res.json(await runtime.store.listAudit({ limit, filter, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
+      answer<AuditEntryBody[]>(res, await runtime.store.listAudit({ limit, filter, ...(before !== undefined && Number.isFinite(before) ? { before } : {}) }));
       return;
     }
     const parsed = readPage(req, 'audit');

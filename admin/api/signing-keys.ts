@@ -9,6 +9,7 @@ import { validateSigningKeyRotateBody } from '../../server/schemas/validate.ts';
 import { actorOf, route, sendAdminError } from './http.ts';
 import type { AdminContext } from './context.ts';
 import { readPage, sendPage } from './pagination.ts';
+import { answer, type RotationBody, type SigningKeyBody } from './bodies.ts';
 
 /** A page's cursor key: the key's creation time and kid, so a page still follows on after its last key was pruned. */
 function cursorKey(key: SigningKeyDescription): string {
@@ -42,7 +43,7 @@ export function signingKeyRoutes({ runtime, committed }: AdminContext): Router {
     const parsed = readPage(req, 'signing-keys');
     if (!parsed.ok) return sendAdminError(res, 'invalid_request', parsed.message, { field: parsed.field });
     if (parsed.page === null) {
-      res.json(described);
+      answer<SigningKeyBody[]>(res, described);
       return;
     }
     const { page } = parsed;
@@ -58,7 +59,7 @@ export function signingKeyRoutes({ runtime, committed }: AdminContext): Router {
     if (!keys) return;
     const { kid, signsFrom, pruned } = await keys.rotate(actorOf(res), { immediately: validated.value.now });
     await committed();
-    res.json({ kid, signs_from: signsFrom, pruned });
+    answer<RotationBody>(res, { kid, signs_from: signsFrom, pruned });
   }));
 
   return router;

@@ -10,7 +10,9 @@ import { fetchJwks, jwksDocumentKeys, MAX_REMOTE_JWKS_KEYS, type JwksFetchOutcom
 import { DEFAULT_JWKS_FETCH_TIMEOUT_MS, DEFAULT_JWKS_MAX_RESPONSE_BYTES } from '../../server/tokens/presented-token-validator.ts';
 import { actorOf, param, preconditionOf, refuseInvalidId, route, sendAdminError, sendWithEtag, withoutReadOnly } from './http.ts';
 import type { AdminContext } from './context.ts';
+import { fail, ok } from '../../sandbox/protocol.ts';
 import { answerList } from './pagination.ts';
+import { answer, type JwksTestBody, type TrustedIssuerBody } from './bodies.ts';
 import { patchResource, type PatchBuild } from './patch.ts';
 
 /** Members a trusted issuer's GET shows that the server sets itself. */
@@ -19,9 +21,9 @@ const READ_ONLY = ['created_at', 'updated_at'];
 /** A PUT body (or a merged PATCH document) as the record to store. */
 function buildTrustedIssuer(id: string, body: unknown, existing: TrustedIssuerRecord | null): PatchBuild<TrustedIssuerRecord> {
   const validated = validateTrustedIssuerBody(withoutReadOnly(body, READ_ONLY));
-  if (!validated.ok) return { ok: false, message: validated.error.message, field: validated.error.field };
-  if (validated.value.id !== undefined && validated.value.id !== id) return { ok: false, message: 'id in the body differs from the one in the path', field: '/id' };
-  return { ok: true, record: trustedIssuerRecordFrom(id, validated.value, existing) };
+  if (!validated.ok) return validated;
+  if (validated.value.id !== undefined && validated.value.id !== id) return fail({ message: 'id in the body differs from the one in the path', field: '/id' });
+  return ok({ record: trustedIssuerRecordFrom(id, validated.value, existing) });
 }
 
 /** What the JWKS test reports of a key: never more than these public members. */
@@ -82,15 +84,15 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
     const outcome =
       uri !== undefined ? await fetchJwks(uri, { fetch: globalThis.fetch, timeoutMs: DEFAULT_JWKS_FETCH_TIMEOUT_MS, maxResponseBytes: DEFAULT_JWKS_MAX_RESPONSE_BYTES }) : jwksDocumentKeys(jwks);
     if (!outcome.ok) {
-      res.json({ ok: false, problem: problemText(outcome) });
+      answer<JwksTestBody>(res, { ok: false, problem: problemText(outcome) });
       return;
     }
     const keys = usableKeys(outcome);
     if (keys.length === 0) {
-      res.json({ ok: false, problem: 'no usable keys: the set has no public RSA, EC or OKP signature key (keys with private or secret members are not used)' });
+      answer<JwksTestBody>(res, { ok: false, problem: 'no usable keys: the set has no public RSA, EC or OKP signature key (keys with private or secret members are not used)' });
       return;
     }
-    res.json({ ok: true, keys });
+    answer<JwksTestBody>(res, { ok: true, keys });
   }));
 
   router.get('/:id', route(async (req, res) => {
@@ -104,10 +106,11 @@ export function trustedIssuerRoutes({ runtime, committed }: AdminContext): Route
     if (refuseInvalidId(res, id, 'trusted issuer')) return;
     const existing = await store.getTrustedIssuer(id);
     const built = buildTrustedIssuer(id, req.body, existing);
-    if (!built.ok) return sendAdminError(res, 'invalid_request', built.message, { field: built.field });
-    const { created } = await store.putTrustedIssuer(built.record, actorOf(res), preconditionOf(req));
+    if (!built.ok) return sendAdminError(res, 'invalid_request', built.error.message, { field: built.error.field });
+    const { record } = built.value;
+    const { created } = await store.putTrustedIssuer(record, actorOf(res), preconditionOf(req));
     await committed();
-    res.status(created ? 201 : 200).json(built.record);
+    answer<TrustedIssuerBody>(res, record, created ? 201 : 200);
   }));
 
   router.patch('/:id', route(async (req, res) => {

@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { ClientRecord, FlowId, Store, TrustedIssuerRecord } from '../store/types.ts';
 import type { ProcedureEngine } from '../../sandbox/types.ts';
 import { validateConfigDocument, type ConfigDocument, type ConfigDocumentClient, type ConfigDocumentTrustedIssuer } from '../schemas/validate.ts';
-import { clientRecordFrom, publicClient, sha256Hex, trustedIssuerRecordFrom } from './records.ts';
+import { clientRecordFrom, publicClient, sha256Hex, trustedIssuerRecordFrom, type BuiltClient } from './records.ts';
 
 export interface ImportCounts {
   created: string[];
@@ -123,7 +123,7 @@ export async function importConfig(deps: { store: Store; engine: ProcedureEngine
     );
   }
 
-  const clientPlan: Array<Planned<{ record: ClientRecord; generatedSecret: string | null }>> = [];
+  const clientPlan: Array<Planned<BuiltClient>> = [];
   for (const [index, c] of doc.clients.entries()) {
     for (const [flow, procedureId] of Object.entries(c.procedures)) {
       const procedureFlow = procedureFlows.get(procedureId);
@@ -134,11 +134,11 @@ export async function importConfig(deps: { store: Store; engine: ProcedureEngine
     }
     const existing = await store.getClient(c.client_id);
     const built = await clientRecordFrom(c.client_id, c, existing);
-    if ('status' in built) throw new ConfigImportError(`client ${c.client_id}: ${built.message}`, `/clients/${index}${built.field}`);
+    if (!built.ok) throw new ConfigImportError(`client ${c.client_id}: ${built.error.message}`, `/clients/${index}${built.error.field}`);
     clientPlan.push(
-      existing && comparableClient(existing) === comparableClient(built.record)
+      existing && comparableClient(existing) === comparableClient(built.value.record)
         ? { kind: 'unchanged', id: c.client_id }
-        : { kind: existing ? 'updated' : 'created', id: c.client_id, write: built },
+        : { kind: existing ? 'updated' : 'created', id: c.client_id, write: built.value },
     );
   }
 

@@ -7,30 +7,39 @@
 import crypto from 'node:crypto';
 import type { ClientRecord, Store, TrustedIssuerRecord } from '../store/types.ts';
 import { generateClientSecret, hashSecret } from '../clients/secrets.ts';
-import type { ClientInput, TrustedIssuerInput } from '../schemas/validate.ts';
+import type { ClientInput, TrustedIssuerInput, ValidationProblem } from '../schemas/validate.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../defaults.ts';
+import { fail, ok, type Result } from '../../sandbox/protocol.ts';
 
-/** The client as the API shows it: everything but the secret hash. */
-export function publicClient(client: ClientRecord): Record<string, unknown> {
+/** The client as the API shows it: everything but the secret hash, and whether it has a secret. */
+export type PublicClient = Omit<ClientRecord, 'client_secret_hash'> & { has_secret: boolean };
+
+export function publicClient(client: ClientRecord): PublicClient {
   const { client_secret_hash, ...rest } = client;
   return { ...rest, has_secret: client_secret_hash !== null };
 }
 
 /** A client the configuration refuses (answered as invalid_request, 400); `field` is a JSON Pointer. */
-export type ClientProblem = { status: 400; field: string; message: string };
+export type ClientProblem = ValidationProblem;
+
+/** A stored client built from admin input, and the secret the server generated for it, if any. */
+export interface BuiltClient {
+  record: ClientRecord;
+  generatedSecret: string | null;
+}
 
 /**
  * Checks a client against the rest of the configuration: each procedure it names exists, for the
  * flow it is named for. Reads the store, not this instance's cache, which may lag another instance.
  */
-export async function checkClientReferences(input: Pick<ClientInput, 'procedures'>, store: Store): Promise<ClientProblem | null> {
+export async function checkClientReferences(input: Pick<ClientInput, 'procedures'>, store: Store): Promise<Result<void, ClientProblem>> {
   for (const [flow, procedureId] of Object.entries(input.procedures ?? {})) {
     const field = `/procedures/${flow}`;
     const active = await store.getActiveProcedure(procedureId);
-    if (!active) return { status: 400, field, message: `procedure ${procedureId} does not exist` };
-    if (active.flow !== flow) return { status: 400, field, message: `procedure ${procedureId} is for flow ${active.flow}, not ${flow}` };
+    if (!active) return fail({ field, message: `procedure ${procedureId} does not exist` });
+    if (active.flow !== flow) return fail({ field, message: `procedure ${procedureId} is for flow ${active.flow}, not ${flow}` });
   }
-  return null;
+  return ok(undefined);
 }
 
 /** Builds the stored record; generates a secret for a new secret-based client that brought none. */
@@ -38,9 +47,9 @@ export async function clientRecordFrom(
   clientId: string,
   input: Omit<ClientInput, 'client_secret'> & { client_secret?: string },
   existing: ClientRecord | null,
-): Promise<{ record: ClientRecord; generatedSecret: string | null } | ClientProblem> {
+): Promise<Result<BuiltClient, ClientProblem>> {
   const method = input.token_endpoint_auth_method ?? (input.jwks ? 'private_key_jwt' : 'client_secret_basic');
-  if (method === 'private_key_jwt' && !input.jwks) return { status: 400, field: '/jwks', message: 'private_key_jwt needs jwks' };
+  if (method === 'private_key_jwt' && !input.jwks) return fail({ field: '/jwks', message: 'private_key_jwt needs jwks' });
   let secretHash: string | null = null;
   let generatedSecret: string | null = null;
   if (method !== 'private_key_jwt') {
@@ -72,7 +81,7 @@ export async function clientRecordFrom(
     created_at: existing?.created_at ?? now,
     updated_at: now,
   };
-  return { record, generatedSecret };
+  return ok({ record, generatedSecret });
 }
 
 export function trustedIssuerRecordFrom(id: string, input: TrustedIssuerInput, existing: TrustedIssuerRecord | null): TrustedIssuerRecord {
