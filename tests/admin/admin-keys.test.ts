@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { clientBody, startTestServer, type HttpResult, type TestServer } from '../helpers/server.ts';
 import { adminActorFor, CC_FLOW, markingProcedure } from './support.ts';
+import { documentedOperations } from '../../admin/api/openapi.ts';
 
 let server: TestServer;
 
@@ -135,6 +136,18 @@ describe('roles', () => {
     ['DELETE', '/admin-keys/made-in-matrix', undefined, 'admin'],
   ];
   const rank = { viewer: 0, author: 1, admin: 2 } as const;
+
+  it('the matrix below covers every operation that needs a key (the OpenAPI document lists them all)', () => {
+    const publicPaths = new Set(['/openapi.json', '/schemas', '/schemas/{name}']);
+    const operations = documentedOperations()
+      .filter(({ path }) => !publicPaths.has(path))
+      .flatMap(({ path, methods }) => methods.map((method) => ({ method: method.toUpperCase(), path })));
+    expect(operations.length).toBeGreaterThan(25);
+    const matches = (template: string, concrete: string) =>
+      new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(concrete);
+    const uncovered = operations.filter(({ method, path }) => !routes.some(([m, concrete]) => m === method && matches(path, concrete)));
+    expect(uncovered).toEqual([]);
+  });
 
   it.each(routes)('%s %s', async (method, urlPath, body, least) => {
     for (const role of ['viewer', 'author', 'admin'] as const) {
