@@ -4,7 +4,9 @@
  * generated in the browser is shown once and works at the token endpoint; rotation refuses the old
  * one; an edit made behind the page's back is answered 412, not overwritten; a trusted issuer's
  * JWKS (served by a loopback server here) is tested; signing keys rotate with pre-publication; a
- * viewer key sees no write buttons and a forced write shows the 403.
+ * secret typed in the page replaces the old one and is never shown back (a short one is refused in
+ * the page); a named admin key deleted after typing its name no longer authenticates; a viewer key
+ * sees no write buttons and a forced write shows the 403.
  * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it).
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
@@ -35,6 +37,10 @@ const FIXTURE_CLIENT = 'e2e-fixture-client';
 const JWT_CLIENT = 'e2e-agent-jwt';
 const ISSUER_ID = 'loopback-idp';
 const LOOPBACK_KID = 'loopback-key-1';
+const OWN_SECRET_CLIENT = 'e2e-own-secret';
+const OWN_SECRET_BEFORE = 'e2e-own-secret-before-0123456789';
+const OWN_SECRET_TYPED = 'typed-in-the-page: e2e own secret 42!';
+const DOOMED_KEY = 'e2e-doomed-author';
 const EXPECT_TIMEOUT_MS = 10_000;
 
 describe('admin page configuration screens in headless Chromium', () => {
@@ -111,8 +117,8 @@ describe('admin page configuration screens in headless Chromium', () => {
     return text ? JSON.parse(text) : null;
   }
 
-  async function adminStatus(path: string): Promise<number> {
-    const response = await fetch(`${server?.origin}/admin/api/v1${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  async function adminStatus(path: string, key = ADMIN_KEY): Promise<number> {
+    const response = await fetch(`${server?.origin}/admin/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
     await response.arrayBuffer();
     return response.status;
   }
@@ -367,6 +373,110 @@ describe('admin page configuration screens in headless Chromium', () => {
       const jwks = (await (await fetch(`${server?.origin}/oauth/v2/oauth-anonymous/jwks`)).json()) as { keys: { kid: string }[] };
       expect(jwks.keys.map((k) => k.kid)).toContain(kid);
       await fitsAt1024();
+    });
+  });
+
+  it('sets a secret typed in the page: a short, empty or non-ASCII one is refused and nothing is saved', async () => {
+    await step('own secret refused', async () => {
+      await adminApi('PUT', `/clients/${OWN_SECRET_CLIENT}`, {
+        client_id: OWN_SECRET_CLIENT,
+        client_secret: OWN_SECRET_BEFORE,
+        grant_types: ['client_credentials'],
+        scope: 'read',
+      });
+      expect((await clientCredentials(OWN_SECRET_CLIENT, OWN_SECRET_BEFORE)).status).toBe(200);
+      const stored = await adminApi('GET', `/clients/${OWN_SECRET_CLIENT}`);
+      await page.locator('#nav-clients').click();
+      await page.locator(`#clients-table a[href="#/clients/${OWN_SECRET_CLIENT}"]`).click();
+      await page.locator('#client-form').waitFor();
+      expect(await page.locator('#client-secret-keep').isChecked()).toBe(true);
+
+      // Chosen but left empty.
+      await page.locator('#client-secret-own').check();
+      await page.locator('#client-save').click();
+      const refused = page.locator('#client-status[data-kind="error"]', { hasText: 'The secret must be 8 to 512 printable ASCII characters.' });
+      await refused.waitFor();
+      // Typing picks the option by itself; 7 characters, then one outside printable ASCII.
+      for (const bad of ['7-chars', 'sécret-with-an-accent']) {
+        await page.locator('#client-secret-keep').check();
+        await page.locator('#client-secret-own-value').fill(bad);
+        expect(await page.locator('#client-secret-own').isChecked()).toBe(true);
+        await page.locator('#client-status').evaluate((node) => (node.textContent = ''));
+        await page.locator('#client-save').click();
+        await refused.waitFor();
+      }
+      expect(await page.locator('#client-save').isDisabled()).toBe(false);
+      expect(await adminApi('GET', `/clients/${OWN_SECRET_CLIENT}`)).toEqual(stored);
+      expect((await clientCredentials(OWN_SECRET_CLIENT, OWN_SECRET_BEFORE)).status).toBe(200);
+      expect((await clientCredentials(OWN_SECRET_CLIENT, '7-chars')).status).toBe(401);
+    });
+    await step('own secret saved', async () => {
+      await page.locator('#client-secret-own-value').fill(OWN_SECRET_TYPED);
+      // The JSON view leaves the secret out.
+      expect(await page.locator('#client-json').textContent()).not.toContain(OWN_SECRET_TYPED);
+      await page.locator('#client-save').click();
+      await page.locator('#client-status[data-kind="ok"]', { hasText: `Saved ${OWN_SECRET_CLIENT}` }).waitFor();
+      // A secret the admin typed is not shown back.
+      expect(await page.locator('#client-secret-once').count()).toBe(0);
+      expect(await page.locator('#client-secret-keep').isChecked()).toBe(true);
+      expect(await page.locator('#client-secret-own-value').inputValue()).toBe('');
+
+      const token = await clientCredentials(OWN_SECRET_CLIENT, OWN_SECRET_TYPED);
+      expect(token.status).toBe(200);
+      expect(typeof token.body['access_token']).toBe('string');
+      expect((await clientCredentials(OWN_SECRET_CLIENT, OWN_SECRET_BEFORE)).status).toBe(401);
+      expect(await adminApi('GET', `/clients/${OWN_SECRET_CLIENT}`)).toMatchObject({ client_id: OWN_SECRET_CLIENT, has_secret: true });
+
+      await page.reload();
+      await page.locator('#client-form').waitFor();
+      expect(await page.locator('body').textContent()).not.toContain(OWN_SECRET_TYPED);
+      const fieldValues = await page.evaluate("[...document.querySelectorAll('input, textarea')].map((field) => field.value)");
+      expect(fieldValues).not.toContain(OWN_SECRET_TYPED);
+      expect(await page.content()).not.toContain(OWN_SECRET_TYPED);
+    });
+  });
+
+  it('deletes a named admin key after its name is typed; cancelling keeps it', async () => {
+    const row = page.locator(`#admin-keys-table tbody tr[data-name="${DOOMED_KEY}"]`);
+    const dialog = page.locator('#delete-admin-key-dialog');
+    let doomedKey = '';
+    await step('cancel admin key deletion', async () => {
+      const created = (await adminApi('POST', '/admin-keys', { name: DOOMED_KEY, role: 'author' })) as { name: string; role: string; key: string };
+      doomedKey = created.key;
+      expect(created).toMatchObject({ name: DOOMED_KEY, role: 'author' });
+      expect(await adminApi('GET', '/me', undefined, created.key)).toEqual({ actor: `admin-key:${DOOMED_KEY}`, role: 'author' });
+      await page.locator('#nav-admin-keys').click();
+      await row.filter({ hasText: 'author' }).waitFor();
+
+      await page.locator(`#admin-key-delete-${DOOMED_KEY}`).click();
+      await dialog.waitFor();
+      expect(await dialog.textContent()).toContain(`Delete the admin key ${DOOMED_KEY}?`);
+      expect(await page.locator('#delete-admin-key-dialog-confirm').isDisabled()).toBe(true);
+      await page.locator('#delete-admin-key-dialog-typed').fill(DOOMED_KEY.slice(0, -1));
+      expect(await page.locator('#delete-admin-key-dialog-confirm').isDisabled()).toBe(true);
+      await page.locator('#delete-admin-key-dialog-cancel').click();
+      await dialog.waitFor({ state: 'detached' });
+      expect(await row.count()).toBe(1);
+      expect(await adminStatus('/me', created.key)).toBe(200);
+      expect(await adminStatus(`/admin-keys/${DOOMED_KEY}`)).toBe(200);
+    });
+    await step('delete admin key', async () => {
+      await page.locator(`#admin-key-delete-${DOOMED_KEY}`).click();
+      await dialog.waitFor();
+      await page.locator('#delete-admin-key-dialog-typed').fill(DOOMED_KEY);
+      expect(await page.locator('#delete-admin-key-dialog-confirm').isDisabled()).toBe(false);
+      await page.locator('#delete-admin-key-dialog-confirm').click();
+      await page.locator('#admin-keys-status[data-kind="ok"]', { hasText: `Admin key ${DOOMED_KEY} deleted` }).waitFor();
+      await row.waitFor({ state: 'detached' });
+      expect(await adminStatus('/me', doomedKey)).toBe(401);
+      expect(await adminStatus(`/admin-keys/${DOOMED_KEY}`)).toBe(404);
+      const names = ((await adminApi('GET', '/admin-keys')) as { name: string }[]).map((k) => k.name);
+      expect(names).not.toContain(DOOMED_KEY);
+      await page.reload();
+      await page.locator('#admin-key-form').waitFor();
+      await page.locator('#admin-keys-table').waitFor();
+      await page.waitForFunction("(document.querySelector('#admin-keys-status')?.textContent ?? 'Loading…') !== 'Loading…'");
+      expect(await row.count()).toBe(0);
     });
   });
 
